@@ -1,0 +1,197 @@
+"""The ``mckg`` command line. Commands hold no RDF logic; they call the library and print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import Settings, load_settings
+from .graphs import KnowledgeGraph, build
+from .rdfio import FORMATS, DataError, format_by_name
+
+EXIT_VIOLATION = 1
+EXIT_BAD_INPUT = 2
+
+
+class State:
+    """Settings shared by all sub-commands; the graph is built once, on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._kg: KnowledgeGraph | None = None
+
+    def graph(self, *, reasoning: bool | None = None) -> KnowledgeGraph:
+        if self._kg is None:
+            try:
+                self._kg = build(self.settings, reasoning=reasoning)
+            except DataError as exc:
+                fail(str(exc))
+        return self._kg
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    """Print ``Error: message`` to stderr and exit with ``code``."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mckg")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML file with settings (see README).")
+@click.option("--base-iri", help="Base IRI for the project's IRIs (default https://w3id.org/mckg/).")
+@click.option("--file", "extra_files", multiple=True, type=click.Path(path_type=Path),
+              help="Extra RDF file to load (repeatable; TriG/N-Quads keep their named graphs).")
+@click.option("--no-shipped", is_flag=True, help="Do not load the shipped ontology and data.")
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None, base_iri: str | None,
+         extra_files: tuple[Path, ...], no_shipped: bool) -> None:
+    """mckg: a knowledge graph of European micro-credential policy."""
+    try:
+        settings = load_settings(config_file, base_iri=base_iri,
+                                 extra_files=extra_files or None,
+                                 include_shipped=False if no_shipped else None)
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    ctx.obj = State(settings)
+
+
+@main.command()
+@click.option("--inference", type=click.Choice(["none", "rdfs", "owlrl", "all"]), default="all",
+              show_default=True, help="Validate the asserted triples, with RDFS, with our OWL RL "
+              "inferences, or each in turn.")
+@click.pass_obj
+def validate(state: State, inference: str) -> None:
+    """Check ontology, data and shapes; exit 1 if a shape is violated."""
+    from .namespaces import rebase_prefixes
+    from .validation import validate as run
+
+    kg = state.graph(reasoning=inference in ("owlrl", "all"))
+    prefixes = sorted(rebase_prefixes(kg.base).items(), key=lambda kv: -len(kv[1]))
+
+    def shorten(iri: str) -> str:
+        for name, ns in prefixes:
+            if iri.startswith(ns):
+                return f"{name}:{iri[len(ns):]}"
+        return iri
+
+    modes = ["none", "rdfs", "owlrl"] if inference == "all" else [inference]
+    ok = True
+    for mode in modes:
+        report = run(kg, inference=mode)
+        click.echo(report.text(shorten))
+        ok = ok and report.conforms
+    sys.exit(0 if ok else EXIT_VIOLATION)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("build"), show_default=True, help="Output folder.")
+@click.pass_obj
+def build_cmd(state: State, out_dir: Path) -> None:
+    """Write the merged asserted graph, the inferred graph and the dataset with named graphs."""
+    from .export import export_bytes
+
+    kg = state.graph(reasoning=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs = {
+        "mckg.ttl": (format_by_name("turtle"), False, None),
+        "mckg-inferred.ttl": (format_by_name("turtle"), True, ["inferred"]),
+        "mckg.trig": (format_by_name("trig"), True, None),
+        "mckg.nt": (format_by_name("nt"), False, None),
+        "mckg.jsonld": (format_by_name("json-ld"), False, None),
+    }
+    for name, (fmt, inferred, layers) in outputs.items():
+        data = export_bytes(kg, fmt, inferred=inferred, layers=layers)
+        (out_dir / name).write_bytes(data)
+        click.echo(f"wrote {out_dir / name} ({len(data):,} bytes)")
+
+
+build_cmd.name = "build"
+
+
+@main.command()
+@click.option("--format", "fmt_name", type=click.Choice([f.name for f in FORMATS] + ["ntriples"]),
+              default="turtle", show_default=True)
+@click.option("--inferred/--no-inferred", default=False, show_default=True,
+              help="Include the OWL RL inferences.")
+@click.option("--layer", "layers", multiple=True,
+              type=click.Choice(["ontology", "vocabularies", "data", "reference", "inferred", "user"]),
+              help="Export only these layers (repeatable).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of stdout.")
+@click.pass_obj
+def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
+           output: Path | None) -> None:
+    """Serialize the graph as Turtle, JSON-LD, N-Triples, TriG, N-Quads or RDF/XML."""
+    from .export import export_bytes
+
+    fmt = format_by_name(fmt_name)
+    kg = state.graph(reasoning=inferred or "inferred" in layers)
+    data = export_bytes(kg, fmt, inferred=inferred, layers=list(layers) or None)
+    if output:
+        output.write_bytes(data)
+        click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--format", "out_format", type=click.Choice(["table", "csv", "tsv", "json", "xml"]),
+              default="table", show_default=True)
+@click.option("--inferred/--no-inferred", default=True, show_default=True,
+              help="Query with the OWL RL inferences included.")
+@click.pass_obj
+def query(state: State, query: str, out_format: str, inferred: bool) -> None:
+    """Run QUERY: a .rq file, the name of a stored query (e.g. cq01) or SPARQL text."""
+    from .queries import catalogue
+    from .results import render
+    from .run import run_query
+    from .sparql import QueryError
+
+    path = Path(query)
+    if query.endswith(".rq") or (path.suffix and path.exists()):
+        if not path.exists():
+            fail(f"{query}: no such query file")
+        text = path.read_text(encoding="utf-8")
+    elif query in catalogue():
+        text = catalogue()[query].text
+    else:
+        text = query
+    kg = state.graph(reasoning=inferred)
+    try:
+        result = run_query(kg, text, settings=state.settings)
+    except QueryError as exc:
+        fail(str(exc))
+    sys.stdout.write(render(result, out_format, base=kg.base))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_obj
+def stats(state: State, as_json: bool) -> None:
+    """Print counts: triples per graph, classes, properties, concepts, shapes, facts."""
+    from .stats import compute
+    from .validation import load_shapes
+
+    kg = state.graph(reasoning=True)
+    result = compute(kg, load_shapes())
+    if as_json:
+        payload = {k: (dict(v) if isinstance(v, dict) else v) for k, v in vars(result).items()}
+        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+        return
+    click.echo("Triples per named graph:")
+    for layer, n in result.triples.items():
+        click.echo(f"  {layer:<14} {n:>7,}")
+    click.echo(f"Ontology: {result.ontology_classes} classes, {result.ontology_properties} properties")
+    click.echo(f"Controlled values: {result.concepts} SKOS concepts")
+    click.echo(f"SHACL node shapes: {result.shapes}")
+    click.echo(f"Fact nodes: {result.facts} ({result.facts_with_provenance} with full provenance)")
+    click.echo("Instances by class:")
+    for cls, n in result.instances.most_common():
+        click.echo(f"  {cls:<40} {n:>5}")

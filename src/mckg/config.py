@@ -1,0 +1,99 @@
+"""One settings object for the CLI, the library and the web app.
+
+Settings come from defaults, then an optional TOML file, then ``MCKG_*`` environment variables,
+then explicit keyword arguments, each overriding the one before.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .namespaces import CANONICAL_BASE
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that can be configured. Immutable: derive variants with :meth:`with_`."""
+
+    #: Base IRI under which the project's IRIs are minted. Data is written with the canonical base
+    #: and rewritten at load time when this differs.
+    base_iri: str = CANONICAL_BASE
+    #: Store URL: ``memory``, ``oxigraph:PATH`` or ``sparql+http(s)://…``.
+    store: str = "memory"
+    #: Extra RDF files to load beside (or instead of) the shipped graph.
+    extra_files: tuple[Path, ...] = ()
+    #: Load the shipped ontology, vocabularies, data and reference files.
+    include_shipped: bool = True
+    #: Materialise OWL 2 RL inferences into their own named graph.
+    reasoning: bool = True
+    #: Seconds a query may run before it is stopped.
+    query_timeout: float = 30.0
+    #: Maximum rows (SELECT) or triples (CONSTRUCT/DESCRIBE) in one response.
+    result_limit: int = 10_000
+    #: Maximum size in bytes of a query string or request body.
+    max_query_bytes: int = 256 * 1024
+    #: SPARQL endpoints that ``SERVICE`` may call; empty means SERVICE is refused.
+    service_allowlist: tuple[str, ...] = ()
+    #: Host and port for ``mckg serve``.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Worker processes that evaluate queries (each can be killed on timeout).
+    query_workers: int = 2
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_(self, **changes: Any) -> Settings:
+        """Return a copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+    @property
+    def base(self) -> str:
+        """The base IRI, always ending in ``/``."""
+        return self.base_iri if self.base_iri.endswith("/") else self.base_iri + "/"
+
+
+_CASTS = {"query_timeout": float, "result_limit": int, "max_query_bytes": int, "port": int,
+          "query_workers": int}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name in ("extra_files",):
+        items = value.split(os.pathsep) if isinstance(value, str) else value
+        return tuple(Path(v) for v in items if v)
+    if name == "service_allowlist":
+        items = value.split(",") if isinstance(value, str) else value
+        return tuple(v.strip() for v in items if v.strip())
+    if name in ("include_shipped", "reasoning") and isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    if name in _CASTS:
+        return _CASTS[name](value)
+    return value
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build :class:`Settings` from a TOML file, the environment and ``overrides``.
+
+    :raise ValueError: a key in the file or the environment is unknown or has a bad value.
+    """
+    names = {f.name for f in fields(Settings)} - {"extra"}
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        with open(config_file, "rb") as fh:
+            data = tomllib.load(fh)
+        section = data.get("mckg", data)
+        unknown = set(section) - names
+        if unknown:
+            raise ValueError(f"{config_file}: unknown setting(s): {', '.join(sorted(unknown))}")
+        values.update(section)
+    for name in names:
+        env = os.environ.get("MCKG_" + name.upper())
+        if env is not None:
+            values[name] = env
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**{k: _coerce(k, v) for k, v in values.items()})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bad setting: {exc}") from exc

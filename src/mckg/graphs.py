@@ -1,0 +1,155 @@
+"""Building the knowledge graph: which files go into which named graph.
+
+Asserted, reference and inferred triples stay in separate named graphs so that an export can
+include or omit inferences and users can tell what the report says from what we derived:
+
+- ``{base}graph/ontology``      the OWL ontology
+- ``{base}graph/vocabularies``  the SKOS concept schemes
+- ``{base}graph/data``          the facts of the report
+- ``{base}graph/reference``     extracts of official reference data (EU country table, EQF, ESCO)
+- ``{base}graph/inferred``      OWL 2 RL inferences over all of the above
+- ``{base}graph/user``          files a user adds with ``--file`` (named graphs in TriG/N-Quads kept)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rdflib import Dataset, Graph, URIRef
+from rdflib.term import Node
+
+from .config import Settings
+from .namespaces import CANONICAL_BASE
+from .rdfio import DataError, format_for_path, read_file
+from .resources import shipped_files
+
+LAYERS = ("ontology", "vocabularies", "data", "reference", "inferred", "user")
+ASSERTED_LAYERS = ("ontology", "vocabularies", "data", "reference")
+
+
+def graph_iri(base: str, layer: str) -> URIRef:
+    """Return the IRI of the named graph that holds ``layer``."""
+    return URIRef(f"{base}graph/{layer}")
+
+
+def layer_files(layer: str) -> list[Path]:
+    """Return the shipped files of an asserted layer."""
+    if layer == "ontology":
+        return [p for p in shipped_files("ontology") if p.name != "vocabularies.ttl"]
+    if layer == "vocabularies":
+        return [p for p in shipped_files("ontology") if p.name == "vocabularies.ttl"]
+    if layer == "data":
+        return shipped_files("data")
+    if layer == "reference":
+        return shipped_files("reference")
+    raise ValueError(f"layer {layer!r} has no shipped files")
+
+
+def rebase(graph: Graph, base: str) -> Graph:
+    """Return ``graph`` with IRIs under the canonical base moved under ``base`` (a no-op if equal)."""
+    if base == CANONICAL_BASE:
+        return graph
+
+    def move(term: Node) -> Node:
+        if isinstance(term, URIRef) and str(term).startswith(CANONICAL_BASE):
+            return URIRef(base + str(term)[len(CANONICAL_BASE):])
+        return term
+
+    out = Graph(identifier=move(graph.identifier))
+    for s, p, o in graph:
+        out.add((move(s), move(p), move(o)))
+    return out
+
+
+@dataclass
+class KnowledgeGraph:
+    """The built dataset and, for each subject, the files that describe it."""
+
+    dataset: Dataset
+    base: str
+    origins: dict[Node, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def graph(self, layer: str) -> Graph:
+        """Return the named graph of ``layer``."""
+        return self.dataset.graph(graph_iri(self.base, layer))
+
+    def union(self, layers: Iterable[str] = ASSERTED_LAYERS) -> Graph:
+        """Return a new graph holding the triples of ``layers``."""
+        out = Graph()
+        for layer in layers:
+            for triple in self.graph(layer):
+                out.add(triple)
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Triples per named graph, by layer name (non-empty layers only)."""
+        result = {}
+        for layer in LAYERS:
+            n = len(self.graph(layer))
+            if n:
+                result[layer] = n
+        for ctx in self.dataset.graphs():
+            ident = str(ctx.identifier)
+            if not ident.startswith(f"{self.base}graph/") and len(ctx) and ident != "urn:x-rdflib:default":
+                result[ident] = len(ctx)
+        return result
+
+
+def _load_into(kg: KnowledgeGraph, layer: str, paths: Iterable[Path]) -> None:
+    target = kg.graph(layer)
+    for path in paths:
+        parsed = read_file(path)
+        if isinstance(parsed, Dataset):
+            raise DataError(str(path), "quad formats belong in user files, not shipped layers")
+        parsed = rebase(parsed, kg.base)
+        for triple in parsed:
+            target.add(triple)
+        for subject in parsed.subjects(unique=True):
+            kg.origins[subject].add(str(path))
+
+
+def _load_user_file(kg: KnowledgeGraph, path: Path) -> None:
+    fmt = format_for_path(path)
+    if fmt.quads:
+        parsed = read_file(path, into=Dataset())
+        assert isinstance(parsed, Dataset)
+        for ctx in parsed.graphs():
+            if not len(ctx):
+                continue
+            is_default = str(ctx.identifier) == "urn:x-rdflib:default"
+            target = kg.graph("user") if is_default else kg.dataset.graph(ctx.identifier)
+            for triple in ctx:
+                target.add(triple)
+                kg.origins[triple[0]].add(str(path))
+    else:
+        parsed = read_file(path, fmt=fmt)
+        target = kg.graph("user")
+        for triple in parsed:
+            target.add(triple)
+            kg.origins[triple[0]].add(str(path))
+
+
+def build(settings: Settings, *, reasoning: bool | None = None) -> KnowledgeGraph:
+    """Load the shipped layers and any extra files into one dataset, then reason if asked.
+
+    Nothing is changed unless every file parses: a :class:`DataError` leaves no partial graph.
+
+    :raise DataError: a file is missing or malformed (names file and line).
+    """
+    kg = KnowledgeGraph(dataset=Dataset(default_union=True), base=settings.base)
+    if settings.include_shipped:
+        for layer in ASSERTED_LAYERS:
+            _load_into(kg, layer, layer_files(layer))
+    for path in settings.extra_files:
+        _load_user_file(kg, Path(path))
+    if settings.reasoning if reasoning is None else reasoning:
+        from .reasoning import infer
+
+        inferred = infer(kg.union((*ASSERTED_LAYERS, "user")), base=kg.base)
+        target = kg.graph("inferred")
+        for triple in inferred:
+            target.add(triple)
+    return kg

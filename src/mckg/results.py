@@ -1,0 +1,75 @@
+"""Rendering query results for people (a text table) and for programs (CSV, TSV, JSON, XML)."""
+
+from __future__ import annotations
+
+from rdflib import BNode, Literal, URIRef
+from rdflib.query import Result
+from rdflib.term import Node
+
+from .namespaces import rebase_prefixes
+
+
+def shortener(base: str):
+    """Return a function that writes an IRI as a prefixed name where the registry allows."""
+    prefixes = sorted(rebase_prefixes(base).items(), key=lambda kv: -len(kv[1]))
+
+    def shorten(iri: str) -> str:
+        for name, ns in prefixes:
+            if iri.startswith(ns):
+                local = iri[len(ns):]
+                if local and all(c.isalnum() or c in "-_." for c in local):
+                    return f"{name}:{local}"
+        return f"<{iri}>"
+
+    return shorten
+
+
+def term_text(term: Node | None, shorten) -> str:
+    """A readable rendering of one RDF term."""
+    if term is None:
+        return ""
+    if isinstance(term, URIRef):
+        return shorten(str(term))
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    if isinstance(term, Literal):
+        if term.language:
+            return f'"{term}"@{term.language}'
+        return str(term)
+    return str(term)
+
+
+def table(result: Result, base: str) -> str:
+    """A fixed-width text table of SELECT rows, ``true``/``false`` for ASK."""
+    if result.type == "ASK":
+        return ("true" if result.askAnswer else "false") + "\n"
+    shorten = shortener(base)
+    names = [str(v) for v in result.vars or []]
+    rows = [[term_text(row[i], shorten) for i in range(len(names))] for row in result]
+    widths = [min(60, max([len(n)] + [len(r[i]) for r in rows])) for i, n in enumerate(names)]
+
+    def line(cells: list[str]) -> str:
+        return " | ".join(c[:60].ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    out = [line(names), "-+-".join("-" * w for w in widths)]
+    out += [line(r) for r in rows]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out) + "\n"
+
+
+def render(result: Result, fmt: str, *, base: str) -> str:
+    """Render ``result`` as ``table``, ``csv``, ``tsv``, ``json`` or ``xml``.
+
+    CONSTRUCT and DESCRIBE results are written as Turtle whatever ``fmt`` is, except ``xml``
+    (RDF/XML) and ``json`` (JSON-LD).
+    """
+    if result.type in ("CONSTRUCT", "DESCRIBE"):
+        assert result.graph is not None
+        for prefix, iri in rebase_prefixes(base).items():
+            result.graph.bind(prefix, iri, override=True)
+        rdf_format = {"xml": "xml", "json": "json-ld"}.get(fmt, "turtle")
+        return result.graph.serialize(format=rdf_format)
+    if fmt == "table":
+        return table(result, base)
+    data = result.serialize(format=fmt)
+    return data.decode("utf-8") if isinstance(data, bytes) else str(data)

@@ -1,0 +1,117 @@
+"""Checking SPARQL text before it runs: syntax with position, query form, and what it may reach.
+
+rdflib evaluates ``SERVICE`` with ``urlopen`` and, by default, fetches the IRI of ``FROM`` clauses;
+both let a public endpoint be turned against other hosts. Every query is parsed here first and
+refused unless it stays inside the configured dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import rdflib.plugins.sparql as rdflib_sparql
+from pyparsing import ParseException, ParseResults
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
+
+# Never let rdflib fetch the IRI of a FROM / FROM NAMED clause.
+rdflib_sparql.SPARQL_LOAD_GRAPHS = False
+
+QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+
+
+class QueryError(Exception):
+    """A query was refused: bad syntax, wrong operation, or a forbidden feature.
+
+    ``status`` is the HTTP status it maps to (400 or 403).
+    """
+
+    def __init__(self, message: str, *, status: int = 400, line: int | None = None,
+                 column: int | None = None) -> None:
+        self.message = message
+        self.status = status
+        self.line = line
+        self.column = column
+        where = f" (line {line}, column {column})" if line else ""
+        super().__init__(message + where)
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    """What a query is: its form and the SERVICE endpoints it names."""
+
+    form: str
+    services: tuple[str, ...]
+    dataset_clause: bool
+
+
+def _walk(node: object) -> Iterable[CompValue]:
+    stack = [node]
+    seen = 0
+    while stack and seen < 1_000_000:  # bounded: a parse tree is finite, this guards bugs
+        seen += 1
+        item = stack.pop()
+        if isinstance(item, CompValue):
+            yield item
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | ParseResults):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+
+
+def _syntax_error(exc: ParseException, text: str) -> QueryError:
+    msg = str(exc.msg) if getattr(exc, "msg", None) else str(exc)
+    return QueryError(f"SPARQL syntax error: {msg}", line=exc.lineno, column=exc.col)
+
+
+def is_update(text: str) -> bool:
+    """True when ``text`` parses as a SPARQL Update and not as a query."""
+    try:
+        parseQuery(text)
+        return False
+    except ParseException:
+        pass
+    try:
+        parseUpdate(text)
+        return True
+    except ParseException:
+        return False
+    except Exception:  # noqa: BLE001 - rdflib raises assorted errors on odd updates
+        return False
+
+
+def inspect_query(text: str, *, service_allowlist: Iterable[str] = ()) -> QueryInfo:
+    """Parse ``text`` as a SPARQL 1.1 query and check it may run.
+
+    :raise QueryError: 400 for a syntax error (with line and column) or an update sent as a
+        query; 403 for ``SERVICE`` to an endpoint not on ``service_allowlist``.
+    """
+    try:
+        tree = parseQuery(text)
+    except ParseException as exc:
+        if is_update(text):
+            raise QueryError("SPARQL Update is not accepted here: this endpoint is read-only",
+                             status=403) from None
+        raise _syntax_error(exc, text) from None
+    except Exception as exc:  # noqa: BLE001 - rdflib's parser can raise non-pyparsing errors
+        raise QueryError(f"SPARQL syntax error: {exc}") from None
+    query = tree[1]
+    form = query.name.replace("Query", "").upper()
+    allowed = set(service_allowlist)
+    services: list[str] = []
+    dataset_clause = False
+    for comp in _walk(tree):
+        if comp.name == "ServiceGraphPattern":
+            term = comp.get("term")
+            iri = str(term) if term is not None else "?"
+            services.append(iri)
+            if iri not in allowed:
+                raise QueryError(f"SERVICE <{iri}> is not allowed: federated queries are limited "
+                                 "to the endpoints the server is configured to trust", status=403)
+        if comp.name == "DatasetClause":
+            dataset_clause = True
+    if form not in QUERY_FORMS:
+        raise QueryError(f"unsupported query form {form}")
+    return QueryInfo(form=form, services=tuple(services), dataset_clause=dataset_clause)
