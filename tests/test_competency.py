@@ -54,9 +54,9 @@ def test_cq03_budgets_largest_first(kg, settings):
     result = rows(kg, settings, "cq03")
     got = [(local(r["programme"]), local(r["jurisdiction"]), r["amount"]) for r in result]
     assert got == [
-        ("programme/pt-adult-impulse", "country/PT", Literal(Decimal("130000000"))),
-        ("programme/vlg-advancement-fund", "region/BE-VLG", Literal(Decimal("60000000"))),
-        ("programme/plan-microcreds", "country/ES", Literal(Decimal("50000000"))),
+        ("programme/pt-adult-impulse", "country/PT", Literal(Decimal("130000000.0"))),
+        ("programme/vlg-advancement-fund", "region/BE-VLG", Literal(Decimal("60000000.0"))),
+        ("programme/plan-microcreds", "country/ES", Literal(Decimal("50000000.0"))),
     ]
     flanders = result[1]
     assert str(flanders["countryName"]) == "Belgium"
@@ -133,7 +133,7 @@ def test_cq07_lifelong_learning_frames(kg, settings):
 def test_cq08_spanish_limit_is_under_15_ects(kg, settings):
     result = rows(kg, settings, "cq08")
     assert len(result) == 1
-    assert result[0]["ectsMaxExclusive"] == Literal(Decimal("15"))
+    assert result[0]["ectsMaxExclusive"] == Literal(Decimal("15.0"))
     assert result[0].get("ectsMaxInclusive") is None
     assert local(result[0]["definedIn"]) == "programme/plan-microcreds"
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from rdflib import Dataset, Graph, URIRef
+from rdflib import XSD, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .config import Settings
@@ -64,6 +65,27 @@ def rebase(graph: Graph, base: str) -> Graph:
     return out
 
 
+def canonical_decimal(term: Node) -> Node:
+    """Write an ``xsd:decimal`` literal in its canonical form (``15`` becomes ``15.0``).
+
+    Turtle writers print decimals canonically; storing them that way makes every export of the
+    same graph compare equal term by term, whatever format it went through.
+    """
+    if not (isinstance(term, Literal) and term.datatype == XSD.decimal):
+        return term
+    try:
+        value = Decimal(str(term))
+    except InvalidOperation:
+        return term  # ill-typed: left for SHACL to report
+    text = format(value, "f")
+    if "." not in text:
+        text += ".0"
+    else:
+        text = text.rstrip("0")
+        text = text + "0" if text.endswith(".") else text
+    return Literal(text, datatype=XSD.decimal)
+
+
 @dataclass
 class KnowledgeGraph:
     """The built dataset and, for each subject, the files that describe it."""
@@ -105,8 +127,8 @@ def _load_into(kg: KnowledgeGraph, layer: str, paths: Iterable[Path]) -> None:
         if isinstance(parsed, Dataset):
             raise DataError(str(path), "quad formats belong in user files, not shipped layers")
         parsed = rebase(parsed, kg.base)
-        for triple in parsed:
-            target.add(triple)
+        for s, p, o in parsed:
+            target.add((s, p, canonical_decimal(o)))
         for subject in parsed.subjects(unique=True):
             kg.origins[subject].add(str(path))
 

@@ -59,6 +59,7 @@ class MCKG(DefinedNamespace):
     QualityAssuranceFinding: URIRef
     Recommendation: URIRef
     Region: URIRef
+    Register: URIRef
     Report: URIRef
     ReportPart: URIRef
     SourceDocument: URIRef

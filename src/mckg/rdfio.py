@@ -183,11 +183,7 @@ def parse_bytes(
 
     :raise DataError: the data is not valid ``fmt``; names ``source`` and the line.
     """
-    target: Graph | Dataset
-    if into is None:
-        target = Dataset() if fmt.quads else Graph()
-    else:
-        target = into
+    target: Graph | Dataset = into if into is not None else (Dataset() if fmt.quads else Graph())
     if fmt.name == "xml" and _DOCTYPE.search(data[:65536] if len(data) > 65536 else data):
         raise DataError(source, "RDF/XML with a DOCTYPE or entity declarations is refused "
                         "(entity expansion and external entities are not allowed)")

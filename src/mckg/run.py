@@ -24,5 +24,5 @@ def run_query(kg: KnowledgeGraph, text: str, *, settings: Settings) -> Result:
         return kg.dataset.query(text, initNs=rebase_prefixes(kg.base))
     except QueryError:
         raise
-    except Exception as exc:  # noqa: BLE001 - rdflib raises many kinds during evaluation
+    except Exception as exc:
         raise QueryError(f"query failed: {exc}") from None

@@ -78,7 +78,7 @@ def is_update(text: str) -> bool:
         return True
     except ParseException:
         return False
-    except Exception:  # noqa: BLE001 - rdflib raises assorted errors on odd updates
+    except Exception:
         return False
 
 
@@ -95,7 +95,7 @@ def inspect_query(text: str, *, service_allowlist: Iterable[str] = ()) -> QueryI
             raise QueryError("SPARQL Update is not accepted here: this endpoint is read-only",
                              status=403) from None
         raise _syntax_error(exc, text) from None
-    except Exception as exc:  # noqa: BLE001 - rdflib's parser can raise non-pyparsing errors
+    except Exception as exc:
         raise QueryError(f"SPARQL syntax error: {exc}") from None
     query = tree[1]
     form = query.name.replace("Query", "").upper()
