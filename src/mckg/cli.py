@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from rdflib import Graph
 
 from . import __version__
 from .config import Settings, load_settings
@@ -195,3 +196,24 @@ def stats(state: State, as_json: bool) -> None:
     click.echo("Instances by class:")
     for cls, n in result.instances.most_common():
         click.echo(f"  {cls:<40} {n:>5}")
+
+
+@main.command()
+@click.option("--write", "target", type=click.Path(dir_okay=False, path_type=Path),
+              help="Rewrite the diagram block in this Markdown file (e.g. docs/model.md).")
+def diagram(target: Path | None) -> None:
+    """Print (or write into docs) the class diagram generated from the ontology and shapes."""
+    from .diagram import mermaid, replace_block
+    from .graphs import layer_files
+    from .rdfio import read_file
+    from .validation import load_shapes
+
+    ontology = Graph()
+    for path in layer_files("ontology"):
+        read_file(path, into=ontology)
+    text = mermaid(ontology, load_shapes())
+    if target is None:
+        click.echo(text)
+        return
+    target.write_text(replace_block(target.read_text(encoding="utf-8"), text), encoding="utf-8")
+    click.echo(f"wrote the diagram into {target}")
