@@ -155,9 +155,11 @@ def query(state: State, query: str, out_format: str, inferred: bool) -> None:
     from .run import run_query
     from .sparql import QueryError
 
-    path = Path(query)
-    if query.endswith(".rq") or (path.suffix and path.exists()):
-        if not path.exists():
+    looks_like_file = query.endswith(".rq") or ("\n" not in query and len(query) < 256
+                                                 and Path(query).is_file())
+    if looks_like_file:
+        path = Path(query)
+        if not path.is_file():
             fail(f"{query}: no such query file")
         text = path.read_text(encoding="utf-8")
     elif query in catalogue():
