@@ -219,3 +219,84 @@ def diagram(target: Path | None) -> None:
         return
     target.write_text(replace_block(target.read_text(encoding="utf-8"), text), encoding="utf-8")
     click.echo(f"wrote the diagram into {target}")
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None,
+              help="Port to listen on (default 8000; 0 picks a free one and logs it).")
+@click.option("--store", "store_url", default=None,
+              help="memory, oxigraph:PATH or sparql+http(s)://… (default: a persistent Oxigraph "
+              "store under the user data folder).")
+@click.option("--file", "serve_files", multiple=True, type=click.Path(path_type=Path),
+              help="RDF file to serve beside the shipped graph (repeatable; TriG/N-Quads keep "
+              "their named graphs). With --no-shipped, only these.")
+@click.option("--workers", type=int, default=None,
+              help="Query worker processes (each can be stopped at the time limit).")
+@click.option("--query-timeout", type=float, default=None,
+              help="Seconds a query may run before it is stopped (default 30).")
+@click.option("--result-limit", type=int, default=None,
+              help="Most rows or triples in one answer (default 10000; the response says so "
+              "when it cuts).")
+@click.pass_obj
+def serve(state: State, host: str | None, port: int | None, store_url: str | None,
+          serve_files: tuple[Path, ...], workers: int | None, query_timeout: float | None,
+          result_limit: int | None) -> None:
+    """Serve the graph over SPARQL 1.1 with a query page, using waitress.
+
+    A persistent store that already holds this graph is served at once, without rebuilding.
+    """
+    import logging
+    import signal
+
+    from waitress.server import create_server
+
+    from .store import StoreError, default_serve_store
+    from .web import create_app
+    from .workers import PoolError
+
+    changes = {k: v for k, v in {"host": host, "port": port, "store": store_url,
+                                 "query_workers": workers, "query_timeout": query_timeout,
+                                 "result_limit": result_limit}.items() if v is not None}
+    if serve_files:
+        changes["extra_files"] = (*state.settings.extra_files, *serve_files)
+    settings = state.settings.with_(**changes)
+    if not settings.store:
+        settings = settings.with_(store=default_serve_store())
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .service import QueryService
+
+    try:
+        service = QueryService.open(settings)
+    except DataError as exc:
+        fail(str(exc))
+    except (StoreError, PoolError) as exc:
+        fail(exc.message)
+    try:
+        app = create_app(settings, service=service)
+        threads = max(4, settings.query_workers + 4)
+        server = create_server(app, host=settings.host, port=settings.port, threads=threads,
+                               ident="mckg", max_request_body_size=settings.max_query_bytes * 3
+                               + 65536)
+    except BaseException:
+        service.close()
+        raise
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    address = f"http://{settings.host}:{server.effective_port}/"  # type: ignore[union-attr]
+    logging.getLogger("mckg").info(
+        "serving %s on %s with %d query worker(s); time limit %g s, result limit %d",
+        service.store.url, address, settings.query_workers if service.store.needs_workers else 0,
+        settings.query_timeout, settings.result_limit)
+    click.echo(f"mckg: serving {address}", err=True)
+    try:
+        server.run()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.close()
+        service.close()

@@ -22,8 +22,12 @@ class Settings:
     #: Base IRI under which the project's IRIs are minted. Data is written with the canonical base
     #: and rewritten at load time when this differs.
     base_iri: str = CANONICAL_BASE
-    #: Store URL: ``memory``, ``oxigraph:PATH`` or ``sparql+http(s)://…``.
-    store: str = "memory"
+    #: Store URL: ``memory``, ``oxigraph:PATH`` or ``sparql+http(s)://…`` (see
+    #: :mod:`mckg.store`). Empty means the command's default: ``memory`` for the library,
+    #: a persistent Oxigraph store (:func:`mckg.store.default_serve_store`) for ``mckg serve``.
+    store: str = ""
+    #: SPARQL Update endpoint of a ``sparql+http`` store; empty means the query endpoint.
+    update_url: str = ""
     #: Extra RDF files to load beside (or instead of) the shipped graph.
     extra_files: tuple[Path, ...] = ()
     #: Load the shipped ontology, vocabularies, data and reference files.

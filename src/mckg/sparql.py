@@ -39,11 +39,22 @@ class QueryError(Exception):
 
 @dataclass(frozen=True)
 class QueryInfo:
-    """What a query is: its form and the SERVICE endpoints it names."""
+    """What a query is: its form, the SERVICE endpoints it names and its dataset clauses.
+
+    The stores need the ``FROM``/``FROM NAMED`` IRIs and the top-level ``LIMIT`` to evaluate
+    by the SPARQL 1.1 semantics (an RDF merge for several ``FROM``) and to skip counting rows
+    against the result limit when the query itself bounds them.
+    """
 
     form: str
     services: tuple[str, ...]
     dataset_clause: bool
+    #: IRIs of the ``FROM`` clauses (the default graph is their RDF merge).
+    from_graphs: tuple[str, ...] = ()
+    #: IRIs of the ``FROM NAMED`` clauses.
+    from_named: tuple[str, ...] = ()
+    #: The top-level ``LIMIT`` of a SELECT or CONSTRUCT query, if any.
+    limit: int | None = None
 
 
 def _walk(node: object) -> Iterable[CompValue]:
@@ -114,4 +125,28 @@ def inspect_query(text: str, *, service_allowlist: Iterable[str] = ()) -> QueryI
             dataset_clause = True
     if form not in QUERY_FORMS:
         raise QueryError(f"unsupported query form {form}")
-    return QueryInfo(form=form, services=tuple(services), dataset_clause=dataset_clause)
+    from_graphs: list[str] = []
+    from_named: list[str] = []
+    # CompValue.get(key) returns the key itself when absent: read the raw dict instead.
+    for clause in dict.get(query, "datasetClause") or ():
+        if isinstance(clause, CompValue):
+            if "default" in clause:
+                from_graphs.append(str(clause["default"]))
+            elif "named" in clause:
+                from_named.append(str(clause["named"]))
+    return QueryInfo(form=form, services=tuple(services), dataset_clause=dataset_clause,
+                     from_graphs=tuple(from_graphs), from_named=tuple(from_named),
+                     limit=_top_level_limit(query, form))
+
+
+def _top_level_limit(query: CompValue, form: str) -> int | None:
+    """The ``LIMIT`` of the outermost SELECT/CONSTRUCT, or None (DESCRIBE limits resources)."""
+    if form not in ("SELECT", "CONSTRUCT"):
+        return None
+    clause = dict.get(query, "limitoffset")
+    if not isinstance(clause, CompValue) or "limit" not in clause:
+        return None
+    try:
+        return int(clause["limit"])
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,187 @@
+"""The query service behind the endpoint: check a query, run it where it can be stopped, count.
+
+The web layer only speaks HTTP; everything about SPARQL is here or below: the size limit, the
+syntax / update / ``SERVICE`` checks of :func:`mckg.sparql.inspect_query` (run for every store,
+before any engine sees the text), the output formats a query form allows, and the choice of
+executor — a :class:`~mckg.workers.WorkerPool` for local engines, the request thread for a
+remote endpoint (its HTTP client enforces the time limit).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from rdflib import Graph, URIRef
+from rdflib.namespace import VOID
+
+from .config import Settings
+from .description import dataset_iri
+from .namespaces import rebase_prefixes
+from .rdfio import project_context
+from .sparql import QueryError, QueryInfo, inspect_query
+from .store import Store, default_serve_store, outputs_for, serialize_result
+from .store.base import QueryDataset
+from .store.provision import ProvisionReport, provision
+from .workers import JobResult, QueryJob, WorkerConfig, WorkerPool, execute_job
+
+log = logging.getLogger("mckg.service")
+
+
+class Executor(Protocol):
+    """Runs a :class:`QueryJob` within the time limit."""
+
+    def run(self, job: QueryJob) -> JobResult:
+        """Run the job; raise the errors :meth:`WorkerPool.run` documents."""
+        ...
+
+    def close(self) -> None:
+        """Release resources."""
+        ...
+
+
+class InlineExecutor:
+    """Runs jobs in the calling thread: for stores whose client enforces the time limit."""
+
+    def __init__(self, store: Store, config: WorkerConfig) -> None:
+        self.store = store
+        self.config = config
+
+    def run(self, job: QueryJob) -> JobResult:
+        """Evaluate in this thread (the remote store's HTTP timeout bounds it)."""
+        return execute_job(self.store, job, self.config)
+
+    def close(self) -> None:
+        """Nothing to release: the store is closed by its owner."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A serialized query answer, ready for HTTP."""
+
+    body: bytes
+    media_type: str
+    truncated: bool
+    seconds: float
+
+
+class QueryService:
+    """Checks and runs SPARQL queries against one store, and describes its dataset."""
+
+    def __init__(self, settings: Settings, store: Store, executor: Executor, *,
+                 report: ProvisionReport | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.executor = executor
+        self.report = report
+        self.prefixes: Mapping[str, str] = rebase_prefixes(settings.base)
+        #: The project's JSON-LD context, for compacting JSON-LD output.
+        self.json_ld_context: dict[str, Any] = project_context()["@context"]
+        self._counts: dict[str, int] | None = None
+        self._triples: int | None = None
+        self._described: tuple[Graph, list[str]] | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, *, store_url: str | None = None,
+             workers: bool = True) -> QueryService:
+        """Provision the store, start the executor, warm the parser up.
+
+        :raise DataError: a data file is malformed.
+        :raise StoreError: the store cannot be opened or loaded.
+        :raise PoolError: the query workers could not start.
+        """
+        url = store_url if store_url is not None else (settings.store or default_serve_store())
+        store, report = provision(settings, url)
+        config = WorkerConfig(prefixes=rebase_prefixes(settings.base),
+                              context=project_context()["@context"])
+        executor: Executor
+        try:
+            if workers and store.needs_workers:
+                pool = WorkerPool(store.worker_spec(), config, size=settings.query_workers,
+                                  timeout=settings.query_timeout)
+                pool.start()
+                executor = pool
+            else:
+                executor = InlineExecutor(store, config)
+        except BaseException:
+            store.close()
+            raise
+        service = cls(settings, store, executor, report=report)
+        service.check("ASK { ?s ?p ?o }")  # the first SPARQL parse in a process is slow
+        # Counted now, in one thread: rdflib's engine must not run in request threads.
+        service.counts()
+        service.triple_count()
+        service.dataset_description()
+        return service
+
+    # -- queries -------------------------------------------------------------------------
+    def check(self, text: str) -> QueryInfo:
+        """Refuse what must not run, before any engine sees it.
+
+        :raise QueryError: 413 too long; 400 malformed (with line and column); 403 an update
+            (``LOAD`` included) or ``SERVICE`` to an endpoint not on the allow-list.
+        """
+        if len(text.encode("utf-8")) > self.settings.max_query_bytes:
+            raise QueryError(f"the query is longer than the limit of "
+                             f"{self.settings.max_query_bytes} bytes", status=413)
+        if not text.strip():
+            raise QueryError("the query is empty")
+        return inspect_query(text, service_allowlist=self.settings.service_allowlist)
+
+    @staticmethod
+    def outputs(info: QueryInfo) -> tuple[str, ...]:
+        """Media types an answer to ``info``'s query form can be written in, preferred first."""
+        return outputs_for(info.form)
+
+    def run(self, text: str, info: QueryInfo, media_type: str,
+            dataset: QueryDataset | None = None) -> Answer:
+        """Run a checked query and serialize its answer as ``media_type``.
+
+        :raise QueryError: the engine refused it.
+        :raise StoreError: the store failed.
+        :raise PoolError: time limit (503), all workers busy (503), a worker died (500).
+        """
+        job = QueryJob(text=text, info=info, media_type=media_type,
+                       limit=self.settings.result_limit, dataset=dataset)
+        result = self.executor.run(job)
+        return Answer(result.body, result.media_type, result.truncated, result.seconds)
+
+    # -- the dataset ---------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Triples per named graph (computed once: the served store does not change)."""
+        if self._counts is None:
+            self._counts = self.store.counts()
+        return dict(self._counts)
+
+    def triple_count(self) -> int:
+        """Triples in the default graph, the merge of all named graphs (computed once)."""
+        if self._triples is None:
+            self._triples = self.store.triple_count()
+        return self._triples
+
+    def dataset_description(self) -> tuple[Graph, list[str]]:
+        """The dataset's own description from the data, and example resources that exist.
+
+        Read once, at start-up, straight from the store (not through the workers).
+        """
+        if self._described is None:
+            ds = dataset_iri(self.settings.base)
+            text = f"CONSTRUCT {{ <{ds}> ?p ?o }} WHERE {{ <{ds}> ?p ?o }}"
+            result = self.store.query(text, inspect_query(text), prefixes=self.prefixes)
+            nt = serialize_result(result, "application/n-triples", limit=10_000).body
+            graph = Graph()
+            graph.parse(data=nt, format="nt")
+            examples = [str(o) for o in graph.objects(URIRef(ds), VOID.exampleResource)]
+            for candidate in (f"{self.settings.base}id/country/ES", f"{self.settings.base}def#Finding"):
+                ask = f"ASK {{ <{candidate}> ?p ?o }}"
+                if candidate not in examples and self.store.query(ask, inspect_query(ask)).boolean:
+                    examples.append(candidate)
+            self._described = (graph, examples)
+        return self._described
+
+    def close(self) -> None:
+        """Stop the executor, then close the store."""
+        self.executor.close()
+        self.store.close()

@@ -1,0 +1,175 @@
+"""The one store interface every backend implements, and what they share.
+
+A store holds an RDF dataset. Its contract, the same on every backend so that no query has to
+change when a deployment grows (issue 4):
+
+- every triple lives in a **named graph**; for queries the **default graph is the RDF merge of
+  all named graphs** (a set: a triple in two graphs counts once, as SPARQL 1.1 §13 requires);
+- a query may restrict the dataset with ``FROM``/``FROM NAMED`` or with the protocol's
+  ``default-graph-uri``/``named-graph-uri`` (:class:`QueryDataset`); the protocol wins;
+- ``load_*`` replaces or adds graphs in one transaction where the backend has them; ``update``
+  exists for loading only and is never reachable from the HTTP endpoint;
+- a small **marker** records what was loaded, so that a persistent store is not rebuilt on
+  every start.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, ClassVar
+
+from rdflib import Dataset
+
+from ..sparql import QueryInfo
+from .results import NativeResult
+
+
+class StoreError(Exception):
+    """The store failed (unreachable, corrupt, refused an operation). ``status`` is for HTTP."""
+
+    def __init__(self, message: str, *, status: int = 500) -> None:
+        self.message = message
+        self.status = status
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class QueryDataset:
+    """An RDF dataset named in a protocol request (SPARQL 1.1 Protocol §2.1.4).
+
+    When either list is non-empty the dataset consists of exactly these graphs: the default
+    graph is the merge of ``default_graphs`` (empty if none) and only ``named_graphs`` are
+    visible to ``GRAPH``. It overrides the query's own ``FROM``/``FROM NAMED``.
+    """
+
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+
+    @property
+    def given(self) -> bool:
+        """True when the request names any graph."""
+        return bool(self.default_graphs or self.named_graphs)
+
+
+def effective_dataset(info: QueryInfo, dataset: QueryDataset | None) -> QueryDataset | None:
+    """The dataset a query really runs on: the protocol's, else its ``FROM`` clauses, else None.
+
+    None means the store's own dataset (default graph = merge of all named graphs).
+    """
+    if dataset is not None and dataset.given:
+        return dataset
+    if info.dataset_clause:
+        return QueryDataset(info.from_graphs, info.from_named)
+    return None
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """A picklable description from which a worker process opens its own read-only handle."""
+
+    kind: str
+    location: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Store(ABC):
+    """An RDF dataset that can be loaded, queried and counted. Use as a context manager."""
+
+    #: Short name of the backend (``memory``, ``oxigraph``, ``sparql``).
+    kind: ClassVar[str]
+    #: Whether queries should run in killable worker processes (local engines cannot be
+    #: interrupted in-process; a remote endpoint is stopped by closing the connection).
+    needs_workers: ClassVar[bool] = True
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        self.url = url
+        self.read_only = read_only
+
+    # -- querying ------------------------------------------------------------------------
+    @abstractmethod
+    def query(self, text: str, info: QueryInfo, *, dataset: QueryDataset | None = None,
+              prefixes: Mapping[str, str] | None = None,
+              limit: int | None = None) -> NativeResult:
+        """Evaluate a checked query (see :func:`mckg.sparql.inspect_query`) natively.
+
+        ``limit`` lets a backend that converts rows itself stop early; the serializer
+        applies the result limit in any case.
+
+        :raise QueryError: the engine refused the query (syntax it alone rejects, a type error).
+        :raise StoreError: the store failed.
+        """
+
+    @abstractmethod
+    def update(self, text: str) -> None:
+        """Run a SPARQL Update. For loading only: the endpoint never calls it.
+
+        :raise StoreError: the store is read-only or refused the update.
+        """
+
+    # -- loading -------------------------------------------------------------------------
+    @abstractmethod
+    def load_nquads(self, data: bytes, *, replace: Iterable[str] = ()) -> None:
+        """Add the N-Quads ``data``; first drop the graphs named in ``replace``.
+
+        Every quad must be in a named graph (see the module docstring). The data is parsed
+        completely before anything changes, so a syntax error leaves the store as it was.
+
+        :raise StoreError: the data is invalid, has default-graph quads, or the store failed.
+        """
+
+    def load_dataset(self, dataset: Dataset, *, replace: Iterable[str] = ()) -> None:
+        """Add every named graph of an rdflib ``dataset`` (see :meth:`load_nquads`)."""
+        data = dataset.serialize(format="nquads", encoding="utf-8")
+        self.load_nquads(data if isinstance(data, bytes) else data.encode("utf-8"),
+                         replace=replace)
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove every graph (and the marker)."""
+
+    # -- describing ----------------------------------------------------------------------
+    @abstractmethod
+    def named_graphs(self) -> list[str]:
+        """IRIs of the named graphs that hold data, sorted."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Triples per named graph IRI."""
+
+    def triple_count(self) -> int:
+        """Triples in the default graph (the merge: a triple in two graphs counts once)."""
+        from ..sparql import inspect_query
+
+        text = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+        result = self.query(text, inspect_query(text))
+        return int(result.single_value() or 0)
+
+    # -- persistence ---------------------------------------------------------------------
+    @abstractmethod
+    def read_marker(self) -> dict[str, Any] | None:
+        """Return what the last complete load recorded, or None (empty or half-loaded store)."""
+
+    @abstractmethod
+    def write_marker(self, marker: dict[str, Any] | None) -> None:
+        """Record ``marker`` (None removes it). Written last by a load, removed first."""
+
+    # -- processes -----------------------------------------------------------------------
+    @abstractmethod
+    def worker_spec(self) -> StoreSpec:
+        """How a worker process opens its own read-only handle on this store."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook: most stores hold nothing to release
+        """Release the store. Idempotent."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}{' (read-only)' if self.read_only else ''}>"

@@ -1,0 +1,225 @@
+"""The ``memory`` store: an rdflib Dataset evaluated by rdflib's own SPARQL engine.
+
+For tests and tiny graphs. rdflib's engine is not thread-safe and cannot be interrupted, so
+the endpoint runs it in worker processes, each with its own copy of the dataset read from an
+N-Quads dump written once (:meth:`MemoryStore.worker_spec`).
+
+rdflib's default graph over a ``Dataset(default_union=True)`` is already the RDF merge of the
+named graphs; a protocol dataset is applied by replacing the query's dataset clause in the
+algebra, which rdflib then evaluates by the spec (merge of ``FROM``, only ``FROM NAMED`` for
+``GRAPH``). Answers are converted once into pyoxigraph objects so that serialization is the
+same code on every store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import BNode, Dataset, Literal, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.evaluate import evalQuery
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.plugins.sparql.processor import SPARQLResult
+from rdflib.term import Node
+
+from ..sparql import QueryError, QueryInfo
+from .base import QueryDataset, Store, StoreError, StoreSpec
+from .results import NativeResult
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """Convert one rdflib term to pyoxigraph.
+
+    :raise ValueError: the term is not a valid RDF term (e.g. an IRI with spaces).
+    """
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise ValueError(f"not an RDF term: {term!r}")
+
+
+def _json_term(term: Node) -> dict[str, str]:
+    """One term in the SPARQL 1.1 Query Results JSON format."""
+    if isinstance(term, URIRef):
+        return {"type": "uri", "value": str(term)}
+    if isinstance(term, BNode):
+        return {"type": "bnode", "value": str(term)}
+    if isinstance(term, Literal):
+        out = {"type": "literal", "value": str(term)}
+        if term.language:
+            out["xml:lang"] = term.language
+        elif term.datatype is not None and str(term.datatype) != _XSD_STRING:
+            out["datatype"] = str(term.datatype)
+        return out
+    raise ValueError(f"not an RDF term: {term!r}")
+
+
+class MemoryStore(Store):
+    """An in-memory rdflib ``Dataset`` whose default graph is the union of its named graphs."""
+
+    kind = "memory"
+
+    def __init__(self, dataset: Dataset | None = None, *, url: str = "memory",
+                 read_only: bool = False) -> None:
+        super().__init__(url, read_only=read_only)
+        self.dataset = dataset if dataset is not None else Dataset(default_union=True)
+        self._marker: dict[str, Any] | None = None
+        self._dump_dir: Path | None = None
+
+    @classmethod
+    def from_nquads(cls, path: Path) -> MemoryStore:
+        """Open a read-only store from an N-Quads dump (what worker processes do)."""
+        dataset = Dataset(default_union=True)
+        dataset.parse(str(path), format="nquads")
+        return cls(dataset, read_only=True)
+
+    # -- querying ------------------------------------------------------------------------
+    def query(self, text: str, info: QueryInfo, *, dataset: QueryDataset | None = None,
+              prefixes: Mapping[str, str] | None = None,
+              limit: int | None = None) -> NativeResult:
+        """Evaluate with rdflib; convert the answer to pyoxigraph objects, cut at ``limit``."""
+        try:
+            query = translateQuery(parseQuery(text), initNs=dict(prefixes or {}))
+            if dataset is not None and dataset.given:
+                # The protocol's dataset replaces the query's own (SPARQL 1.1 Protocol §2.1.4).
+                query.algebra["datasetClause"] = (
+                    [CompValue("DatasetClause", default=URIRef(g)) for g in dataset.default_graphs]
+                    + [CompValue("DatasetClause", named=URIRef(g)) for g in dataset.named_graphs]
+                )
+            result = SPARQLResult(evalQuery(self.dataset, query, {}, None))
+        except QueryError:
+            raise
+        except Exception as exc:  # rdflib raises many kinds during evaluation
+            raise QueryError(f"query failed: {exc}") from None
+        try:
+            return self._convert(result, info, limit)
+        except ValueError as exc:
+            raise StoreError(f"the answer holds a term that is not valid RDF: {exc}") from None
+
+    def _convert(self, result: Any, info: QueryInfo, limit: int | None) -> NativeResult:
+        form = info.form
+        bounded = limit is None or (info.limit is not None and info.limit <= limit)
+        keep = None if bounded else (limit or 0) + 1
+        if form == "ASK":
+            return NativeResult(form, boolean=bool(result.askAnswer))
+        if form == "SELECT":
+            names = [str(v) for v in result.vars or []]
+            rows = list(islice(result, keep))
+            truncated = keep is not None and len(rows) >= keep
+            if truncated:
+                rows = rows[:-1]
+            bindings = [{name: _json_term(term) for name, term in zip(names, row, strict=True)
+                         if term is not None} for row in rows]
+            payload = json.dumps({"head": {"vars": names}, "results": {"bindings": bindings}})
+            solutions = ox.parse_query_results(payload, ox.QueryResultsFormat.JSON)
+            assert isinstance(solutions, ox.QuerySolutions)
+            return NativeResult(form, solutions=solutions, query_limit=info.limit,
+                                truncated=truncated)
+        triples = list(islice(result.graph, keep))
+        truncated = keep is not None and len(triples) >= keep
+        if truncated:
+            triples = triples[:-1]
+        converted = [ox.Triple(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o))  # type: ignore[arg-type]
+                     for s, p, o in triples]
+        return NativeResult(form, triples=converted, query_limit=info.limit, truncated=truncated)
+
+    def update(self, text: str) -> None:
+        """Run a SPARQL Update on the dataset (loading only)."""
+        if self.read_only:
+            raise StoreError("this store handle is read-only", status=403)
+        try:
+            self.dataset.update(text)
+        except Exception as exc:  # rdflib raises many kinds
+            raise StoreError(f"update failed: {exc}", status=400) from None
+
+    # -- loading -------------------------------------------------------------------------
+    def load_nquads(self, data: bytes, *, replace: Iterable[str] = ()) -> None:
+        """Parse ``data`` fully, then drop the ``replace`` graphs and add the quads."""
+        if self.read_only:
+            raise StoreError("this store handle is read-only", status=403)
+        parsed = Dataset()
+        try:
+            parsed.parse(data=data, format="nquads")
+        except Exception as exc:  # rdflib's parsers raise many kinds
+            raise StoreError(f"invalid N-Quads: {exc}", status=400) from None
+        graphs = [g for g in parsed.graphs() if len(g)]
+        if any(g.identifier == DATASET_DEFAULT_GRAPH_ID for g in graphs):
+            raise StoreError("every triple must be in a named graph", status=400)
+        for iri in replace:
+            self.dataset.remove_graph(URIRef(iri))
+        for graph in graphs:
+            target = self.dataset.graph(graph.identifier)
+            target.addN((s, p, o, target) for s, p, o in graph)
+
+    def load_dataset(self, dataset: Dataset, *, replace: Iterable[str] = ()) -> None:
+        """Add the named graphs of ``dataset`` directly (no serialization round trip)."""
+        if self.read_only:
+            raise StoreError("this store handle is read-only", status=403)
+        graphs = [g for g in dataset.graphs() if len(g)]
+        if any(g.identifier == DATASET_DEFAULT_GRAPH_ID for g in graphs):
+            raise StoreError("every triple must be in a named graph", status=400)
+        for iri in replace:
+            self.dataset.remove_graph(URIRef(iri))
+        for graph in graphs:
+            target = self.dataset.graph(graph.identifier)
+            target.addN((s, p, o, target) for s, p, o in graph)
+
+    def clear(self) -> None:
+        """Forget every graph and the marker."""
+        self.dataset = Dataset(default_union=True)
+        self._marker = None
+
+    # -- describing ----------------------------------------------------------------------
+    def named_graphs(self) -> list[str]:
+        """Named graphs holding at least one triple."""
+        return sorted(str(g.identifier) for g in self.dataset.graphs()
+                      if g.identifier != DATASET_DEFAULT_GRAPH_ID and len(g))
+
+    def counts(self) -> dict[str, int]:
+        """Triples per named graph."""
+        return {str(g.identifier): len(g) for g in self.dataset.graphs()
+                if g.identifier != DATASET_DEFAULT_GRAPH_ID and len(g)}
+
+    # -- persistence ---------------------------------------------------------------------
+    def read_marker(self) -> dict[str, Any] | None:
+        """The marker of the last load in this process (memory does not persist)."""
+        return dict(self._marker) if self._marker is not None else None
+
+    def write_marker(self, marker: dict[str, Any] | None) -> None:
+        """Remember ``marker`` for the life of the object."""
+        self._marker = dict(marker) if marker is not None else None
+
+    # -- processes -----------------------------------------------------------------------
+    def worker_spec(self) -> StoreSpec:
+        """Write the dataset once as N-Quads; each worker reads its own copy from it."""
+        if self._dump_dir is None:
+            self._dump_dir = Path(tempfile.mkdtemp(prefix="mckg-memory-"))
+            path = self._dump_dir / "dataset.nq"
+            self.dataset.serialize(destination=str(path), format="nquads", encoding="utf-8")
+            os.chmod(path, 0o600)
+        return StoreSpec("memory", str(self._dump_dir / "dataset.nq"))
+
+    def close(self) -> None:
+        """Remove the worker dump, if one was written."""
+        if self._dump_dir is not None:
+            shutil.rmtree(self._dump_dir, ignore_errors=True)
+            self._dump_dir = None
