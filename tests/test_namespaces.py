@@ -43,3 +43,16 @@ def test_rebase_moves_only_project_namespaces():
     assert moved["country"] == "http://localhost:8000/id/country/"
     assert moved["mckg"] == "http://localhost:8000/def#"
     assert moved["skos"] == PREFIXES["skos"]
+
+
+def test_model_diagram_is_up_to_date():
+    """docs/model.md shows the diagram generated from the current ontology and shapes."""
+    from mckg.diagram import current_block, mermaid
+    from mckg.graphs import layer_files
+    from mckg.validation import load_shapes
+
+    ontology = Graph()
+    for path in layer_files("ontology"):
+        ontology.parse(path)
+    assert current_block(ROOT / "docs" / "model.md") == mermaid(ontology, load_shapes()), (
+        "regenerate with: mckg diagram --write docs/model.md")

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pyshacl import validate as shacl_validate
-from rdflib import Graph, Literal, URIRef
+from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
-from .graphs import KnowledgeGraph
+from .graphs import KnowledgeGraph, rebase
+from .namespaces import CANONICAL_BASE
 from .rdfio import read_file
 from .resources import shipped_files
 
@@ -73,12 +74,12 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def load_shapes() -> Graph:
-    """Return a fresh graph of the shipped SHACL shapes."""
+def load_shapes(base: str = CANONICAL_BASE) -> Graph:
+    """Return a fresh graph of the shipped SHACL shapes, with project IRIs under ``base``."""
     shapes = Graph()
     for path in shipped_files("shapes"):
         read_file(path, into=shapes)
-    return shapes
+    return rebase(shapes, base)
 
 
 def _str(node: Node | None) -> str | None:
@@ -87,23 +88,26 @@ def _str(node: Node | None) -> str | None:
     return str(node) if isinstance(node, URIRef | Literal) else node.n3()
 
 
-def _results(report: Graph, origins: dict[Node, set[str]]) -> Iterable[Violation]:
-    for result in report.subjects(SH.resultSeverity, None):
-        severity = report.value(result, SH.resultSeverity)
-        shape = report.value(result, SH.sourceShape)
-        # Property shapes are blank nodes: name the node shape that holds them instead.
-        owner = report.value(None, SH.property, shape) if shape is not None else None
-        focus = report.value(result, SH.focusNode)
-        messages = [str(m) for m in report.objects(result, SH.resultMessage)]
-        yield Violation(
-            severity=str(severity).rsplit("#", 1)[-1],
-            shape=_str(owner if owner is not None and not isinstance(shape, URIRef) else shape) or "?",
-            focus=_str(focus) or "?",
-            path=_str(report.value(result, SH.resultPath)),
-            value=_str(report.value(result, SH.value)),
-            message="; ".join(messages) or "constraint not met",
-            files=tuple(sorted(origins.get(focus, ()))) if focus is not None else (),
-        )
+def _results(report: Graph, shapes: Graph, origins: dict[Node, set[str]]) -> Iterable[Violation]:
+    """Top-level results only: pySHACL's nested ``sh:detail`` results repeat what they explain."""
+    for validation in report.subjects(RDF.type, SH.ValidationReport):
+        for result in report.objects(validation, SH.result):
+            severity = report.value(result, SH.resultSeverity)
+            shape = report.value(result, SH.sourceShape)
+            # Property shapes are blank nodes: name the node shape that holds them instead.
+            if shape is not None and not isinstance(shape, URIRef):
+                shape = shapes.value(None, SH.property, shape) or shape
+            focus = report.value(result, SH.focusNode)
+            messages = [str(m) for m in report.objects(result, SH.resultMessage)]
+            yield Violation(
+                severity=str(severity).rsplit("#", 1)[-1],
+                shape=_str(shape) or "?",
+                focus=_str(focus) or "?",
+                path=_str(report.value(result, SH.resultPath)),
+                value=_str(report.value(result, SH.value)),
+                message="; ".join(messages) or "constraint not met",
+                files=tuple(sorted(origins.get(focus, ()))) if focus is not None else (),
+            )
 
 
 def validate_graph(data: Graph, ontology: Graph, *, inference: str = "none",
@@ -114,12 +118,15 @@ def validate_graph(data: Graph, ontology: Graph, *, inference: str = "none",
     ``inference`` is pySHACL's: ``none``, ``rdfs``, ``owlrl`` or ``both``.
     """
     shapes_graph = shapes if shapes is not None else load_shapes()
+    pristine = Graph()
+    for triple in shapes_graph:  # pySHACL writes into the graph it is given: keep a clean copy
+        pristine.add(triple)
     conforms, report_graph, _text = shacl_validate(
         data, shacl_graph=shapes_graph, ont_graph=ontology, inference=inference,
         advanced=True, allow_warnings=True, abort_on_first=False,
     )
     assert isinstance(report_graph, Graph)
-    violations = sorted(_results(report_graph, origins or {}),
+    violations = sorted(_results(report_graph, pristine, origins or {}),
                         key=lambda v: (v.shape, v.focus, v.path or "", v.message))
     return ValidationReport(conforms=bool(conforms), inference=inference, violations=violations)
 
@@ -130,7 +137,7 @@ def validate(kg: KnowledgeGraph, *, inference: str = "none") -> ValidationReport
     if inference == "owlrl":
         layers.append("inferred")
     data = kg.union(layers)
-    report = validate_graph(data, kg.graph("ontology"),
+    report = validate_graph(data, kg.graph("ontology"), shapes=load_shapes(kg.base),
                             inference="none" if inference == "owlrl" else inference,
                             origins=kg.origins)
     report.inference = inference
