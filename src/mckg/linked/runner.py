@@ -1,0 +1,203 @@
+"""Running the stored linked-data queries on a graph or on the served store.
+
+The queries live in ``queries/linked`` and ``queries/comparison`` and are written with the
+canonical base IRI, so each file runs as it is in any SPARQL tool. Two things are done to the
+text before it runs, both textual and both safe:
+
+- the canonical base is replaced by the configured one (the data was rebased the same way when
+  it was loaded, see :func:`mckg.graphs.rebase`);
+- each ``$name`` parameter is replaced by the N-Triples form of the term bound to it. Terms are
+  checked first (:func:`safe_term`), so no request text can change the shape of a query — the
+  style guide's "no IRIs pasted into SPARQL with f-strings" is kept by serialising terms, never
+  strings.
+
+Two runners give the same answers: :class:`GraphRunner` evaluates with rdflib on a built
+:class:`~mckg.graphs.KnowledgeGraph` (library, CLI, tests); :class:`ServiceRunner` goes
+through the server's :class:`~mckg.service.QueryService`, so the store's engine, the worker
+processes and the time limit apply to linked-data pages exactly as to ``/sparql``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from ..graphs import KnowledgeGraph
+from ..namespaces import CANONICAL_BASE, rebase_prefixes
+from ..queries import get as get_query
+from ..sparql import QueryInfo
+
+Row = dict[str, Node]
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+#: Characters that may not appear in an IRI written between ``<`` and ``>`` (RFC 3987 plus
+#: SPARQL's IRIREF production): refusing them keeps a bound IRI from closing the ``<…>``.
+_IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
+class UnsafeTerm(ValueError):
+    """A term cannot be written into a query safely (e.g. an IRI with a space or ``>``)."""
+
+
+def safe_term(term: Node) -> str:
+    """The SPARQL/N-Triples form of ``term``.
+
+    :raise UnsafeTerm: an IRI with characters that IRIs may not contain, or a blank node
+        (blank node labels do not survive from one query to the next).
+    """
+    if isinstance(term, URIRef):
+        if _IRI_FORBIDDEN.search(str(term)):
+            raise UnsafeTerm(f"not a valid IRI: {str(term)!r}")
+        return f"<{term}>"
+    if isinstance(term, Literal):
+        return term.n3()
+    raise UnsafeTerm(f"cannot bind {type(term).__name__} {term!r} in a query")
+
+
+def prepare(text: str, base: str, bindings: Mapping[str, Node]) -> str:
+    """Return ``text`` moved under ``base`` with every ``$name`` replaced by its bound term.
+
+    :raise KeyError: the query uses a parameter that is not bound.
+    :raise UnsafeTerm: a bound term cannot be written safely.
+    """
+    if base != CANONICAL_BASE:
+        text = text.replace(CANONICAL_BASE, base)
+    written = {name: safe_term(term) for name, term in bindings.items()}
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in written:
+            raise KeyError(f"query parameter ${name} is not bound")
+        return written[name]
+
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    return _PARAM.sub(substitute, body)
+
+
+@dataclass
+class Answer:
+    """Rows of a SELECT, or the graph of a CONSTRUCT, and whether the result limit cut it."""
+
+    rows: list[Row] = field(default_factory=list)
+    graph: Graph | None = None
+    truncated: bool = False
+
+
+class Runner(Protocol):
+    """Runs stored queries by name with bound parameters."""
+
+    base: str
+
+    def select(self, name: str, **bindings: Node) -> Answer:
+        """Rows of the SELECT query ``name``."""
+        ...
+
+    def construct(self, name: str, **bindings: Node) -> Answer:
+        """The graph of the CONSTRUCT query ``name``."""
+        ...
+
+    def ask(self, name: str, **bindings: Node) -> bool:
+        """The answer of the ASK query ``name``."""
+        ...
+
+
+class GraphRunner:
+    """Evaluates stored queries with rdflib on a built graph (the union of its named graphs)."""
+
+    def __init__(self, kg: KnowledgeGraph) -> None:
+        self.kg = kg
+        self.base = kg.base
+        self._prefixes = rebase_prefixes(kg.base)
+
+    def _query(self, name: str, bindings: Mapping[str, Node]) -> Any:
+        text = prepare(get_query(name).text, self.base, bindings)
+        return self.kg.dataset.query(text, initNs=self._prefixes)
+
+    def select(self, name: str, **bindings: Node) -> Answer:
+        """Rows of the SELECT query ``name`` (unbound variables left out of each row)."""
+        result = self._query(name, bindings)
+        names = [str(v) for v in result.vars or []]
+        rows = [{n: row[i] for i, n in enumerate(names) if row[i] is not None} for row in result]
+        return Answer(rows=rows)
+
+    def construct(self, name: str, **bindings: Node) -> Answer:
+        """The graph of the CONSTRUCT query ``name``."""
+        result = self._query(name, bindings)
+        graph = Graph()
+        for triple in result:
+            graph.add(triple)
+        return Answer(graph=graph)
+
+    def ask(self, name: str, **bindings: Node) -> bool:
+        """The answer of the ASK query ``name``."""
+        return bool(self._query(name, bindings).askAnswer)
+
+
+class QueryServiceLike(Protocol):
+    """What :class:`ServiceRunner` needs of :class:`mckg.service.QueryService`."""
+
+    def check(self, text: str) -> QueryInfo:
+        """Check a query; raise the service's QueryError if it may not run."""
+        ...
+
+    def run(self, text: str, info: QueryInfo, media_type: str) -> Any:
+        """Run it; the answer has ``body`` (bytes) and ``truncated``."""
+        ...
+
+
+def term_from_json(value: Mapping[str, str]) -> Node:
+    """An rdflib term from one value of SPARQL 1.1 Query Results JSON."""
+    kind = value["type"]
+    if kind == "uri":
+        return URIRef(value["value"])
+    if kind == "bnode":
+        return BNode(value["value"])
+    if kind in ("literal", "typed-literal"):
+        datatype = value.get("datatype")
+        return Literal(value["value"], lang=value.get("xml:lang"),
+                       datatype=URIRef(datatype) if datatype else None)
+    raise ValueError(f"unknown term type {kind!r} in SPARQL JSON results")
+
+
+class ServiceRunner:
+    """Runs stored queries through the server's query service (its store, workers, limits)."""
+
+    _SELECT = "application/sparql-results+json"
+    _GRAPH = "application/n-triples"
+
+    def __init__(self, service: QueryServiceLike, base: str) -> None:
+        self.service = service
+        self.base = base
+
+    def _run(self, name: str, bindings: Mapping[str, Node], media_type: str) -> tuple[bytes, bool]:
+        text = prepare(get_query(name).text, self.base, bindings)
+        info = self.service.check(text)
+        answer = self.service.run(text, info, media_type)
+        return answer.body, bool(answer.truncated)
+
+    def select(self, name: str, **bindings: Node) -> Answer:
+        """Rows of the SELECT query ``name``, read from SPARQL JSON results."""
+        body, truncated = self._run(name, bindings, self._SELECT)
+        doc = json.loads(body)
+        rows = [{k: term_from_json(v) for k, v in binding.items()}
+                for binding in doc.get("results", {}).get("bindings", [])]
+        return Answer(rows=rows, truncated=truncated)
+
+    def construct(self, name: str, **bindings: Node) -> Answer:
+        """The graph of the CONSTRUCT query ``name``, read from N-Triples."""
+        body, truncated = self._run(name, bindings, self._GRAPH)
+        graph = Graph()
+        if body.strip():
+            graph.parse(data=body, format="nt")
+        return Answer(graph=graph, truncated=truncated)
+
+    def ask(self, name: str, **bindings: Node) -> bool:
+        """The answer of the ASK query ``name``, read from SPARQL JSON results."""
+        body, _ = self._run(name, bindings, self._SELECT)
+        return bool(json.loads(body).get("boolean"))
