@@ -100,6 +100,7 @@ class GraphIndex:
         self._labels: dict[str, str] | None = None
         self._label_terms: dict[str, tuple[URIRef, Literal]] = {}
         self._short: dict[str, str] = {}
+        self._all_labels: list[tuple[str, str]] | None = None
         self._types: dict[str, list[str]] | None = None
         self._provenance: dict[str, Provenance] | None = None
         self._conflicts: dict[str, ConflictInfo] | None = None
@@ -132,7 +133,11 @@ class GraphIndex:
 
     def all_labels(self) -> list[tuple[str, str]]:
         """Every (IRI, label) pair, for search (a resource may be found by any of its names)."""
-        return [(str(r["s"]), str(r["label"])) for r in self.runner.select("ld-labels").rows]
+        if self._all_labels is None:
+            pairs = [(str(r["s"]), str(r["label"])) for r in self.runner.select("ld-labels").rows]
+            with self._lock:
+                self._all_labels = pairs
+        return self._all_labels
 
     def types(self) -> dict[str, list[str]]:
         """Asserted ``rdf:type`` values of every IRI."""
