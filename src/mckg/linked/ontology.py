@@ -83,6 +83,7 @@ class OntologyDoc:
     datatype_properties: list[Term]
     annotation_properties: list[Term]
     schemes: list[Scheme]
+    version: str | None = None
     truncated: bool = False
 
 
@@ -203,4 +204,5 @@ class OntologyDocumenter:
             classes=of("class"), object_properties=of("object property"),
             datatype_properties=of("datatype property"),
             annotation_properties=of("annotation property"), schemes=schemes,
+            version=_text(graph, ontology, OWL.versionInfo),
             truncated=truncated or vocab_truncated)

@@ -89,12 +89,13 @@ def create_app(settings: Settings | None = None, *, service: QueryService | None
     app.extensions["mckg.service"] = service
     app.extensions["mckg.settings"] = settings
 
-    from . import dataset, errors, page, protocol
+    from . import dataset, errors, linked_data, page, protocol
 
     errors.register(app)
     app.register_blueprint(protocol.bp)
     app.register_blueprint(dataset.bp)
     app.register_blueprint(page.bp)
+    app.register_blueprint(linked_data.bp)
 
     @app.after_request
     def cors(response: Response) -> Response:

@@ -1,0 +1,200 @@
+"""Everything the linked-data pages need, held once per served store.
+
+:class:`LinkedData` ties a runner (the served store through the query service, or a built graph)
+to the index, the describer, the comparison, the ontology documentation, the dumps and the
+dataset description, and keeps what does not change while the store is served.
+
+Dumps are built from the same settings the store was provisioned from (same files, same base,
+same reasoning), in a separate process so that the minutes of parsing and reasoning of a large
+graph never hold the server's interpreter; they are kept in a folder keyed by the provisioning
+fingerprint (:func:`mckg.store.provision.fingerprint`), so a restart with unchanged data reuses
+them and changed data never serves stale files.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCAT, SKOS
+
+from ..config import Settings
+from ..description import dataset_iri
+from ..graphs import KnowledgeGraph
+from .catalog import catalog_iri, describe_dataset
+from .compare import Comparison, compare
+from .describe import Describer, Description
+from .dumps import Dump, read_manifest, write_dumps
+from .index import GraphIndex
+from .iris import Site
+from .ontology import OntologyDoc, OntologyDocumenter
+from .runner import GraphRunner, QueryServiceLike, Runner, ServiceRunner
+from .search import Hit, search
+
+#: How long a dump build may take before the request gives up (the build goes on).
+DUMP_TIMEOUT = 600.0
+
+
+def dumps_folder(settings: Settings) -> Path:
+    """Where the dumps of ``settings``' graph are kept.
+
+    ``settings.extra["dumps_dir"]`` or ``$MCKG_DUMPS_DIR`` if set; else a folder under
+    ``$XDG_CACHE_HOME/mckg/dumps`` named after the provisioning fingerprint.
+    """
+    explicit = settings.extra.get("dumps_dir") or os.environ.get("MCKG_DUMPS_DIR")
+    if explicit:
+        return Path(explicit)
+    from ..store.provision import fingerprint
+
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "mckg" / "dumps" / fingerprint(settings)[:16]
+
+
+def build_dumps(settings: Settings, folder: Path) -> list[Dump]:
+    """Build the graph of ``settings`` and write its dumps (run in a child process)."""
+    from ..graphs import build
+
+    return write_dumps(build(settings), folder)
+
+
+class LinkedData:
+    """The linked-data view of one served dataset."""
+
+    def __init__(self, runner: Runner, *, settings: Settings,
+                 counts: Callable[[], Mapping[str, int]], triples: Callable[[], int],
+                 dumps_dir: Path | None = None, kg: KnowledgeGraph | None = None) -> None:
+        self.runner = runner
+        self.settings = settings
+        self.site = Site(settings.base)
+        self.index = GraphIndex(runner)
+        self.describer = Describer(self.index, self.site)
+        self._counts = counts
+        self._triples = triples
+        self.dumps_dir = dumps_dir or dumps_folder(settings)
+        self._kg = kg
+        self._lock = threading.Lock()
+        self._dump_lock = threading.Lock()
+        self._comparisons: dict[int | None, Comparison] = {}
+        self._ontology: OntologyDoc | None = None
+        self._description: Graph | None = None
+
+    @classmethod
+    def for_service(cls, service: QueryServiceLike, settings: Settings,
+                    counts: Callable[[], Mapping[str, int]],
+                    triples: Callable[[], int]) -> LinkedData:
+        """The view of the store a query service serves."""
+        return cls(ServiceRunner(service, settings.base), settings=settings, counts=counts,
+                   triples=triples)
+
+    @classmethod
+    def for_graph(cls, kg: KnowledgeGraph, settings: Settings,
+                  dumps_dir: Path | None = None) -> LinkedData:
+        """The view of a built graph (library use, tests): evaluated with rdflib."""
+        counts = {str(g.identifier): len(g) for g in kg.dataset.graphs()
+                  if len(g) and str(g.identifier) != "urn:x-rdflib:default"}
+        total = len(kg.union(list(kg.counts())))
+        return cls(GraphRunner(kg), settings=settings, counts=lambda: counts,
+                   triples=lambda: total, dumps_dir=dumps_dir, kg=kg)
+
+    # -- resources -----------------------------------------------------------------------
+    def exists(self, iri: str) -> bool:
+        """True when ``iri`` is in the dataset or its generated description."""
+        base = self.site.base
+        if iri in (str(dataset_iri(base)), str(catalog_iri(base))):
+            return True
+        return self.describer.exists(iri)
+
+    def describe(self, iri: str) -> Description | None:
+        """The description of ``iri``, or None when the dataset does not know it."""
+        extra = self.catalog_extra(iri)
+        if extra is None and not self.describer.exists(iri):
+            return None
+        return self.describer.describe(iri, extra=extra)
+
+    def catalog_extra(self, iri: str) -> Graph | None:
+        """Triples from the generated dataset description about ``iri`` (dataset, catalogue)."""
+        if iri not in (str(dataset_iri(self.site.base)), str(catalog_iri(self.site.base))):
+            return None
+        description = self.description()
+        out = Graph()
+        subject = URIRef(iri)
+        for s, p, o in description:
+            if s == subject or str(s).startswith(iri + "#"):
+                out.add((s, p, o))
+        return out
+
+    def search(self, query: str) -> list[Hit]:
+        """Label search."""
+        return search(self.index, query)
+
+    def comparison(self, wave: int | None = None) -> Comparison:
+        """The comparison table (kept: the data does not change while served)."""
+        if wave not in self._comparisons:
+            table = compare(self.describer, wave=wave)
+            with self._lock:
+                self._comparisons[wave] = table
+        return self._comparisons[wave]
+
+    def ontology(self) -> OntologyDoc:
+        """The ontology documentation."""
+        if self._ontology is None:
+            doc = OntologyDocumenter(self.describer).document()
+            with self._lock:
+                self._ontology = doc
+        return self._ontology
+
+    def graph_of(self, layer: str) -> Graph:
+        """The triples of the named graph ``layer``."""
+        answer = self.runner.construct("ld-named-graph", graph=URIRef(self.site.graph_iri(layer)))
+        assert answer.graph is not None
+        return answer.graph
+
+    def counts(self) -> dict[str, int]:
+        """Triples per named graph IRI."""
+        return dict(self._counts())
+
+    # -- dumps and the dataset description -------------------------------------------------
+    def dumps(self) -> list[Dump]:
+        """The dumps, built first if the folder has none (one build at a time)."""
+        found = read_manifest(self.dumps_dir)
+        if found is not None:
+            return found
+        with self._dump_lock:
+            found = read_manifest(self.dumps_dir)
+            if found is not None:
+                return found
+            if self._kg is not None:
+                return write_dumps(self._kg, self.dumps_dir)
+            with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+                return pool.submit(build_dumps, self.settings, self.dumps_dir).result(
+                    timeout=DUMP_TIMEOUT)
+
+    def description(self) -> Graph:
+        """The DCAT + VoID description of the dataset (dumps built if needed)."""
+        if self._description is None:
+            ds = str(dataset_iri(self.site.base))
+            stored = Graph()
+            for row in self.runner.select("ld-outgoing", resource=URIRef(ds)).rows:
+                stored.add((URIRef(ds), row["p"], row["o"]))
+            examples = [str(o) for o in stored.objects(URIRef(ds), URIRef(
+                "http://rdfs.org/ns/void#exampleResource"))]
+            for candidate in (f"{self.site.base}id/country/ES",
+                              f"{self.site.base}id/programme/plan-microcreds"):
+                if candidate not in examples and self.describer.exists(candidate):
+                    examples.append(candidate)
+            labels: dict[str, Literal] = {}
+            for theme in stored.objects(URIRef(ds), DCAT.theme):
+                found = self.index.label_term(str(theme))
+                if found is not None and found[0] == SKOS.prefLabel:
+                    labels[str(theme)] = found[1]
+            graph = describe_dataset(base=self.site.base, counts=self.counts(),
+                                     triples=self._triples(), dumps=self.dumps(), stored=stored,
+                                     examples=examples, labels=labels)
+            with self._lock:
+                self._description = graph
+        return self._description

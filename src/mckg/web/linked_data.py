@@ -1,0 +1,321 @@
+"""Dereferenceable IRIs: resource pages and documents, ontology, comparison, search, downloads.
+
+==================================  ==========================================================
+``/id/{rest}``, ``/vocab/{rest}``   303 See Other to the document about the thing (Cool URIs)
+``/doc/{rest}[.ext]``               the document: HTML, Turtle, JSON-LD, N-Triples, RDF/XML
+``/def[.ext]``                      the ontology (hash IRIs ``/def#Term``): docs or RDF
+``/graph/{layer}[.ext]``            a named graph: summary page or its triples
+``/search?q=``                      label search
+``/compare[.csv]?wave=``            the country comparison
+``/downloads[/{file}]``             dumps of the whole dataset
+``/context.jsonld``                 the JSON-LD context every JSON-LD document uses
+==================================  ==========================================================
+
+The server maps the configured base IRI onto its own root (:mod:`mckg.linked.iris`). Views
+only speak HTTP: what a page says comes from :mod:`mckg.linked`. Negotiated responses carry
+``Vary: Accept``; an explicit extension wins over ``Accept``; an unknown IRI is a 404 page
+(with search suggestions), not an empty document; no acceptable format is a 406.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request, send_file
+from rdflib import Graph
+
+from ..export import bind_prefixes
+from ..linked.compare import to_csv
+from ..linked.context import context_document, to_jsonld
+from ..linked.describe import document_graph
+from ..linked.iris import (
+    DOCUMENT_MEDIA_TYPES,
+    MEDIA_TYPE_BY_SUFFIX,
+    SUFFIX_BY_MEDIA_TYPE,
+    split_suffix,
+)
+from ..linked.runner import UnsafeTerm
+from ..linked.site import LinkedData
+from ..rdfio import format_by_media_type, serialize
+from . import negotiation
+from .errors import BadRequest, NotAcceptable, NotFound
+
+bp = Blueprint("linked_data", __name__, template_folder="templates",
+               static_folder="static/ld", static_url_path="/ld-static")
+
+_HTML = "text/html"
+_init_lock = threading.Lock()
+
+
+def linked() -> LinkedData:
+    """The app's :class:`LinkedData`, created on first use from its query service."""
+    ld: LinkedData | None = current_app.extensions.get("mckg.linked")
+    if ld is None:
+        with _init_lock:
+            ld = current_app.extensions.get("mckg.linked")
+            if ld is None:
+                service = current_app.extensions["mckg.service"]
+                settings = current_app.extensions.get("mckg.settings") or service.settings
+                ld = LinkedData.for_service(service, settings, counts=service.counts,
+                                            triples=service.triple_count)
+                current_app.extensions["mckg.linked"] = ld
+    return ld
+
+
+@bp.app_template_filter("local")
+def local_href(iri: str) -> str:
+    """Template filter: where a link to ``iri`` goes (its path here, or the IRI itself)."""
+    return linked().describer.href(str(iri)) or str(iri)
+
+
+# -- negotiation ---------------------------------------------------------------------------
+def _chosen(suffix: str | None, offers: tuple[str, ...] = DOCUMENT_MEDIA_TYPES) -> str:
+    """The media type to answer with: the extension's, else ``format=``, else ``Accept``.
+
+    :raise 406: nothing the client accepts is offered.
+    """
+    if suffix is not None:
+        return MEDIA_TYPE_BY_SUFFIX[suffix]
+    given, chosen = negotiation.from_format_param(request.args.getlist("format"), offers)
+    if chosen is None and not given:
+        chosen = negotiation.choose(request.headers.get("Accept"), offers)
+    if chosen is None:
+        raise NotAcceptable("this resource is available as " + ", ".join(offers))
+    return chosen
+
+
+def _rdf_response(graph: Graph, media_type: str, *, negotiated: bool) -> Response:
+    """``graph`` serialized as ``media_type`` (JSON-LD with the published context)."""
+    ld = linked()
+    bind_prefixes(graph, ld.site.base)
+    if media_type == "application/ld+json":
+        body = to_jsonld(graph, ld.site.base)
+    else:
+        fmt = format_by_media_type(media_type)
+        assert fmt is not None
+        body = serialize(graph, fmt)
+    response = Response(body, 200, content_type=_content_type(media_type))
+    if negotiated:
+        response.headers["Vary"] = "Accept"
+    return response
+
+
+def _content_type(media_type: str) -> str:
+    return media_type + ("; charset=utf-8" if media_type.startswith("text/") or
+                         media_type == "application/n-triples" else "")
+
+
+def _html(template: str, status: int = 200, *, negotiated: bool = False, **context: Any) -> Response:
+    ld = linked()
+    html = render_template(template, site=ld.site, search_query=request.args.get("q", ""),
+                           **context)
+    response = Response(html, status, mimetype=_HTML)
+    if negotiated:
+        response.headers["Vary"] = "Accept"
+    return response
+
+
+def _not_found(iri: str) -> Response:
+    """The 404 page for an unknown IRI, with resources whose names resemble its last segment.
+
+    :raise 404: as plain text or problem JSON when the client does not want HTML.
+    """
+    wants_html = negotiation.choose(request.headers.get("Accept"), (_HTML, "text/plain")) == _HTML
+    if not wants_html:
+        raise NotFound(f"no resource {iri} in this dataset")
+    ld = linked()
+    guess = iri.rstrip("/").rsplit("/", 1)[-1]
+    return _html("ld/notfound.html", 404, iri=iri, suggestions=ld.search(guess)[:10])
+
+
+def _known(iri: str) -> bool:
+    try:
+        return linked().exists(iri)
+    except UnsafeTerm:
+        return False
+
+
+# -- things: 303 to their documents --------------------------------------------------------
+def _see_other(space: str, rest: str) -> Response:
+    ld = linked()
+    iri = ld.site.thing_iri(space, rest)
+    suffix = None
+    if not _known(iri):
+        stem, suffix = split_suffix(rest)
+        iri = ld.site.thing_iri(space, stem)
+        if suffix is None or not _known(iri):
+            return _not_found(ld.site.thing_iri(space, rest))
+    media_type = _chosen(suffix)
+    location = ld.site.document_path(iri, suffix or (None if media_type == _HTML else
+                                                     SUFFIX_BY_MEDIA_TYPE[media_type]))
+    response = Response(f"See Other: {location}\n", 303, mimetype="text/plain")
+    response.headers["Location"] = location
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@bp.route("/id/<path:rest>", methods=["GET", "HEAD"])
+def thing(rest: str) -> Response:
+    """A thing the report talks about: 303 to the document about it.
+
+    :raise 404: the dataset does not know the IRI.
+    :raise 406: none of the document's formats is acceptable.
+    """
+    return _see_other("id", rest)
+
+
+@bp.route("/vocab/<path:rest>", methods=["GET", "HEAD"])
+def concept(rest: str) -> Response:
+    """A controlled value or concept scheme: 303 to the document about it.
+
+    :raise 404: unknown IRI.  :raise 406: no acceptable format.
+    """
+    return _see_other("vocab", rest)
+
+
+@bp.route("/doc/<path:rest>", methods=["GET", "HEAD"])
+def document(rest: str) -> Response:
+    """The document about a thing: a page, or its RDF.
+
+    :raise 404: unknown IRI.  :raise 406: no acceptable format.
+    """
+    ld = linked()
+    stem, suffix = split_suffix(rest)
+    iri = ld.site.iri_of_document(stem)
+    try:
+        description = ld.describe(iri)
+    except UnsafeTerm:
+        description = None
+    if description is None:
+        return _not_found(iri)
+    media_type = _chosen(suffix)
+    doc_path = ld.site.document_path(iri) or request.path
+    if media_type == _HTML:
+        return _html("ld/resource.html", negotiated=suffix is None, d=description,
+                     doc_path=doc_path, formats=_formats(doc_path))
+    graph = document_graph(description, ld.site, doc_path)
+    return _rdf_response(graph, media_type, negotiated=suffix is None)
+
+
+def _formats(path: str) -> list[tuple[str, str]]:
+    """Links to every representation of a document: (label, path)."""
+    names = {".ttl": "Turtle", ".jsonld": "JSON-LD", ".nt": "N-Triples", ".rdf": "RDF/XML"}
+    return [(names[s], path + s) for s in names]
+
+
+# -- the ontology and named graphs ---------------------------------------------------------
+@bp.route("/def", methods=["GET", "HEAD"])
+@bp.route("/def<any('.ttl', '.jsonld', '.nt', '.rdf', '.html'):suffix>", methods=["GET", "HEAD"])
+@bp.route("/def/<version>", methods=["GET", "HEAD"])
+def ontology(suffix: str | None = None, version: str | None = None) -> Response:
+    """The ontology: its documentation (one anchor per term) or the ontology as RDF.
+
+    :raise 404: a version that is not the current one.  :raise 406: no acceptable format.
+    """
+    ld = linked()
+    if version is not None:
+        stem, suffix = split_suffix(version)
+        if stem != ld.ontology().version:
+            return _not_found(f"{ld.site.ontology_iri()}/{version}")
+    media_type = _chosen(suffix)
+    if media_type == _HTML:
+        return _html("ld/ontology.html", negotiated=suffix is None, doc=ld.ontology(),
+                     formats=_formats("/def"))
+    return _rdf_response(ld.graph_of("ontology"), media_type, negotiated=suffix is None)
+
+
+@bp.route("/graph/<path:rest>", methods=["GET", "HEAD"])
+def named_graph(rest: str) -> Response:
+    """A named graph: a summary page, or all its triples as RDF.
+
+    :raise 404: no such graph.  :raise 406: no acceptable format.
+    """
+    ld = linked()
+    stem, suffix = split_suffix(rest)
+    iri = ld.site.graph_iri(stem)
+    counts = ld.counts()
+    if iri not in counts:
+        return _not_found(iri)
+    media_type = _chosen(suffix)
+    if media_type == _HTML:
+        return _html("ld/graph.html", negotiated=suffix is None, iri=iri, layer=stem,
+                     triples=counts[iri], counts=counts, formats=_formats(f"/graph/{stem}"))
+    return _rdf_response(ld.graph_of(stem), media_type, negotiated=suffix is None)
+
+
+# -- search, comparison, downloads, context ------------------------------------------------
+@bp.route("/search", methods=["GET", "HEAD"])
+def search() -> Response:
+    """Label search: ``?q=`` (a name, part of one, or an IRI's last segment)."""
+    query = request.args.get("q", "")
+    hits = linked().search(query) if query.strip() else []
+    return _html("ld/search.html", query=query, hits=hits)
+
+
+def _wave() -> int | None:
+    """The ``wave`` parameter: a wave number, or none for all sources.
+
+    :raise 400: not a number.
+    """
+    raw = request.args.get("wave", "").strip()
+    if raw in ("", "all"):
+        return None
+    if not raw.isdigit():
+        raise BadRequest(f"wave must be a survey wave number or 'all', not {raw!r}")
+    return int(raw)
+
+
+@bp.route("/compare", methods=["GET", "HEAD"])
+def compare() -> Response:
+    """The country comparison; ``?wave=N`` keeps the facts of survey wave N.
+
+    :raise 400: a wave that is not a number.
+    """
+    wave = _wave()
+    table = linked().comparison(wave)
+    return _html("ld/compare.html", table=table, wave=wave)
+
+
+@bp.route("/compare.csv", methods=["GET", "HEAD"])
+def compare_csv() -> Response:
+    """The comparison as CSV, one line per jurisdiction, column and fact.
+
+    :raise 400: a wave that is not a number.
+    """
+    wave = _wave()
+    body = to_csv(linked().comparison(wave))
+    name = "mckg-comparison" + (f"-wave-{wave}" if wave is not None else "") + ".csv"
+    return Response(body, 200, content_type="text/csv; charset=utf-8; header=present",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/downloads", methods=["GET", "HEAD"])
+@bp.route("/downloads/", methods=["GET", "HEAD"])
+def downloads() -> Response:
+    """The list of dumps, with sizes, formats and the dataset description."""
+    ld = linked()
+    return _html("ld/downloads.html", dumps=ld.dumps(), counts=ld.counts())
+
+
+@bp.route("/downloads/<name>", methods=["GET", "HEAD"])
+def download(name: str) -> Response:
+    """One dump file.
+
+    :raise 404: not a file of the published set.
+    """
+    ld = linked()
+    dump = next((d for d in ld.dumps() if d.name == name), None)
+    if dump is None:
+        raise NotFound(f"no download called {name!r}")
+    return send_file(ld.dumps_dir / dump.name, mimetype=dump.download_media_type,
+                     as_attachment=True, download_name=dump.name, max_age=3600)
+
+
+@bp.route("/context.jsonld", methods=["GET", "HEAD"])
+def context() -> Response:
+    """The JSON-LD context, with our namespaces under the served base."""
+    body = json.dumps(context_document(linked().site.base), indent=2, ensure_ascii=False)
+    return Response(body + "\n", 200, content_type="application/ld+json",
+                    headers={"Cache-Control": "public, max-age=3600"})
