@@ -276,9 +276,11 @@ def serve(state: State, host: str | None, port: int | None, store_url: str | Non
     try:
         app = create_app(settings, service=service)
         threads = max(4, settings.query_workers + 4)
+        # waitress's own body limit sits above the app's, so that the app answers 413 in the
+        # negotiated error format; waitress still guards against bodies far beyond it.
         server = create_server(app, host=settings.host, port=settings.port, threads=threads,
-                               ident="mckg", max_request_body_size=settings.max_query_bytes * 3
-                               + 65536)
+                               ident="mckg", max_request_body_size=settings.max_query_bytes * 16
+                               + 1024 * 1024)
     except BaseException:
         service.close()
         raise

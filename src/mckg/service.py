@@ -10,6 +10,7 @@ remote endpoint (its HTTP client enforces the time limit).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -28,6 +29,9 @@ from .store.provision import ProvisionReport, provision
 from .workers import JobResult, QueryJob, WorkerConfig, WorkerPool, execute_job
 
 log = logging.getLogger("mckg.service")
+
+#: An absolute IRI: a scheme, then no character that IRIs exclude (RFC 3987).
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$")
 
 
 class Executor(Protocol):
@@ -128,7 +132,8 @@ class QueryService:
                              f"{self.settings.max_query_bytes} bytes", status=413)
         if not text.strip():
             raise QueryError("the query is empty")
-        return inspect_query(text, service_allowlist=self.settings.service_allowlist)
+        return inspect_query(text, service_allowlist=self.settings.service_allowlist,
+                             prefixes=self.prefixes)
 
     @staticmethod
     def outputs(info: QueryInfo) -> tuple[str, ...]:
@@ -143,6 +148,11 @@ class QueryService:
         :raise StoreError: the store failed.
         :raise PoolError: time limit (503), all workers busy (503), a worker died (500).
         """
+        if dataset is not None:
+            for iri in (*dataset.default_graphs, *dataset.named_graphs):
+                if not _ABSOLUTE_IRI.match(iri):
+                    raise QueryError(f"not an absolute IRI: {iri!r} (default-graph-uri and "
+                                     "named-graph-uri take graph IRIs)")
         job = QueryJob(text=text, info=info, media_type=media_type,
                        limit=self.settings.result_limit, dataset=dataset)
         result = self.executor.run(job)

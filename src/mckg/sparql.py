@@ -7,6 +7,8 @@ refused unless it stays inside the configured dataset.
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -17,6 +19,12 @@ from rdflib.plugins.sparql.parserutils import CompValue
 
 # Never let rdflib fetch the IRI of a FROM / FROM NAMED clause.
 rdflib_sparql.SPARQL_LOAD_GRAPHS = False
+
+#: rdflib's parser (pyparsing, with shared parse actions and packrat cache) is not
+#: thread-safe: two threads parsing at once have been seen to fail with nonsense errors
+#: ("<lambda>() missing 1 required positional argument"). Parsing takes milliseconds; the
+#: endpoint's request threads take turns.
+_PARSER_LOCK = threading.Lock()
 
 QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 
@@ -80,12 +88,14 @@ def _syntax_error(exc: ParseException, text: str) -> QueryError:
 def is_update(text: str) -> bool:
     """True when ``text`` parses as a SPARQL Update and not as a query."""
     try:
-        parseQuery(text)
+        with _PARSER_LOCK:
+            parseQuery(text)
         return False
     except ParseException:
         pass
     try:
-        parseUpdate(text)
+        with _PARSER_LOCK:
+            parseUpdate(text)
         return True
     except ParseException:
         return False
@@ -93,14 +103,21 @@ def is_update(text: str) -> bool:
         return False
 
 
-def inspect_query(text: str, *, service_allowlist: Iterable[str] = ()) -> QueryInfo:
+def inspect_query(text: str, *, service_allowlist: Iterable[str] = (),
+                  prefixes: Iterable[str] | None = None) -> QueryInfo:
     """Parse ``text`` as a SPARQL 1.1 query and check it may run.
 
-    :raise QueryError: 400 for a syntax error (with line and column) or an update sent as a
-        query; 403 for ``SERVICE`` to an endpoint not on ``service_allowlist``.
+    With ``prefixes`` (the names the server predeclares), a prefixed name whose prefix is
+    neither declared in the query nor predeclared is refused here, with a clear message,
+    instead of by an engine (Oxigraph's message for it lists character classes).
+
+    :raise QueryError: 400 for a syntax error (with line and column), an undeclared prefix,
+        or an update sent as a query; 403 for ``SERVICE`` to an endpoint not on
+        ``service_allowlist``.
     """
     try:
-        tree = parseQuery(text)
+        with _PARSER_LOCK:
+            tree = parseQuery(text)
     except ParseException as exc:
         if is_update(text):
             raise QueryError("SPARQL Update is not accepted here: this endpoint is read-only",
@@ -125,6 +142,8 @@ def inspect_query(text: str, *, service_allowlist: Iterable[str] = ()) -> QueryI
             dataset_clause = True
     if form not in QUERY_FORMS:
         raise QueryError(f"unsupported query form {form}")
+    if prefixes is not None:
+        _check_prefixes(tree, text, set(prefixes))
     from_graphs: list[str] = []
     from_named: list[str] = []
     # CompValue.get(key) returns the key itself when absent: read the raw dict instead.
@@ -137,6 +156,25 @@ def inspect_query(text: str, *, service_allowlist: Iterable[str] = ()) -> QueryI
     return QueryInfo(form=form, services=tuple(services), dataset_clause=dataset_clause,
                      from_graphs=tuple(from_graphs), from_named=tuple(from_named),
                      limit=_top_level_limit(query, form))
+
+
+def _check_prefixes(tree: ParseResults, text: str, known: set[str]) -> None:
+    """Refuse the first prefixed name whose prefix nobody declared (with its position)."""
+    declared = set(known)
+    used: list[str] = []
+    for comp in _walk(tree):
+        if comp.name == "PrefixDecl":
+            declared.add(dict.get(comp, "prefix") or "")
+        elif comp.name == "pname":
+            used.append(dict.get(comp, "prefix") or "")
+    for prefix in sorted(set(used) - declared):
+        match = re.search(r"(?<![\w.:-])" + re.escape(prefix) + ":", text)
+        line = column = None
+        if match:
+            line = text.count("\n", 0, match.start()) + 1
+            column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        raise QueryError(f"unknown prefix {prefix}: (declare it with PREFIX {prefix}: <…>)",
+                         line=line, column=column)
 
 
 def _top_level_limit(query: CompValue, form: str) -> int | None:

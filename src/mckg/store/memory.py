@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Dataset, Literal, URIRef
+from rdflib import BNode, Dataset, Literal, URIRef, Variable
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.evaluate import evalQuery
@@ -73,6 +73,32 @@ def _json_term(term: Node) -> dict[str, str]:
     raise ValueError(f"not an RDF term: {term!r}")
 
 
+def _scope_values(node: object, depth: int = 0) -> set[Variable]:
+    """Give ``VALUES`` blocks (and the nodes above them) the variables they bind.
+
+    rdflib's algebra leaves ``_vars`` of an inline ``VALUES`` empty; its OPTIONAL evaluation
+    then re-checks a row without the VALUES bindings and drops rows the spec keeps:
+    ``{ VALUES ?p { :a :b } OPTIONAL { ?p :q ?x } }`` loses ``:a`` when only ``:b`` has a
+    ``:q`` (SPARQL 1.1 §18.6, LeftJoin). Oxigraph keeps it; so must we. Returns the
+    variables bound by VALUES below ``node``.
+    """
+    if not isinstance(node, CompValue) or depth > 200:  # algebra trees are shallow
+        return set()
+    found: set[Variable] = set()
+    if node.name == "values":
+        for row in dict.get(node, "res") or ():
+            found.update(k for k in row if isinstance(k, Variable))
+    for key, child in node.items():
+        if key == "_vars":
+            continue
+        for item in child if isinstance(child, list) else [child]:
+            found |= _scope_values(item, depth + 1)
+    if found:
+        current = dict.get(node, "_vars")
+        node["_vars"] = set(current or ()) | found
+    return found
+
+
 class MemoryStore(Store):
     """An in-memory rdflib ``Dataset`` whose default graph is the union of its named graphs."""
 
@@ -99,6 +125,7 @@ class MemoryStore(Store):
         """Evaluate with rdflib; convert the answer to pyoxigraph objects, cut at ``limit``."""
         try:
             query = translateQuery(parseQuery(text), initNs=dict(prefixes or {}))
+            _scope_values(query.algebra)
             if dataset is not None and dataset.given:
                 # The protocol's dataset replaces the query's own (SPARQL 1.1 Protocol §2.1.4).
                 query.algebra["datasetClause"] = (

@@ -63,8 +63,10 @@ def _syntax_error(exc: SyntaxError) -> QueryError:
         first, _, second = where.partition(":")
         if first.isdigit() and second.isdigit():
             line, column, text = int(first), int(second), rest
-    return QueryError(f"SPARQL syntax error: {text.splitlines()[0][:500]}", line=line,
-                      column=column)
+    # Oxigraph lists the expected character classes ("['%'], ['-' | '0' ..= '9' …]"): keep
+    # the readable part of the message.
+    text = text.splitlines()[0].split(", [")[0].split(" [")[0][:500]
+    return QueryError(f"SPARQL syntax error: {text}", line=line, column=column)
 
 
 class OxigraphStore(Store):
@@ -135,14 +137,14 @@ class OxigraphStore(Store):
         chosen = effective_dataset(info, dataset)
         kwargs: dict[str, Any] = {"prefixes": dict(prefixes or {})}
         store = self.native
-        if chosen is not None and len(chosen.default_graphs) > 1:
-            store = self._merged(chosen)
-            kwargs["default_graph"] = [ox.DefaultGraph()]
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in chosen.named_graphs]
-        elif chosen is not None:
-            kwargs["default_graph"] = [ox.NamedNode(g) for g in chosen.default_graphs]
-            kwargs["named_graphs"] = [ox.NamedNode(g) for g in chosen.named_graphs]
         try:
+            if chosen is not None and len(chosen.default_graphs) > 1:
+                store = self._merged(chosen)
+                kwargs["default_graph"] = [ox.DefaultGraph()]
+                kwargs["named_graphs"] = [ox.NamedNode(g) for g in chosen.named_graphs]
+            elif chosen is not None:
+                kwargs["default_graph"] = [ox.NamedNode(g) for g in chosen.default_graphs]
+                kwargs["named_graphs"] = [ox.NamedNode(g) for g in chosen.named_graphs]
             answer = store.query(text, **kwargs)
         except SyntaxError as exc:
             raise _syntax_error(exc) from None

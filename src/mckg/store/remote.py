@@ -13,6 +13,10 @@ nodes in ``INSERT DATA``, so data goes as ``INSERT { … } WHERE {}`` with each 
 connected group of triples in one request. :data:`SYSTEM_GRAPH` lists the loaded graphs (so
 the server's own system graphs stay out of ``GRAPH ?g``) and holds the marker as a literal.
 
+A query naming several default graphs itself (``FROM``, ``default-graph-uri``) gets the remote
+server's semantics for their merge (Virtuoso, like Oxigraph 0.5, matches a shared triple once
+per graph; Jena merges).
+
 A query here is stopped by the HTTP client: the whole answer must arrive within the timeout.
 """
 

@@ -123,7 +123,9 @@ def choose(accept: str | None, offers: Sequence[str]) -> str | None:
         return offers[0]
     best, best_q = None, 0.0
     for offer in offers:  # server order breaks ties: strict > keeps the earlier offer
-        q = max(quality(ranges, name) for name in _names(offer))
+        q = quality(ranges, offer)
+        for alias in _names(offer)[1:]:  # aliases count only when named exactly
+            q = max([q] + [r.q for r in ranges if r.specificity(alias) == 2])
         if q > best_q:
             best, best_q = offer, q
     return best

@@ -1,0 +1,394 @@
+"""The store interface: one shared suite run on every store, plus what each store adds.
+
+``memory`` (rdflib) and ``oxigraph`` (on disk, in ``tmp_path``) run everything; ``sparql``
+runs the same suite against a small SPARQL 1.1 Query/Update server started in this process
+(pyoxigraph behind WSGI, standing in for Virtuoso or Fuseki, whose integration tests run in
+CI). Expected answers come from the SPARQL 1.1 spec, and every store must give the same ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Dataset, Graph
+from serving import EDGE_CASES
+from waitress.server import create_server
+
+from mckg.config import Settings
+from mckg.sparql import QueryError, inspect_query
+from mckg.store import QueryDataset, Store, StoreError, open_store, serialize_result
+from mckg.store.memory import MemoryStore
+from mckg.store.oxigraph import OxigraphStore
+from mckg.store.provision import fingerprint, provision
+from mckg.store.remote import RemoteStore
+
+SRJ = "application/sparql-results+json"
+G1, G2 = "http://example.org/g1", "http://example.org/g2"
+EX = "http://example.org/"
+
+
+# ---- a minimal SPARQL 1.1 endpoint for the sparql+http store --------------------------------
+
+def fake_endpoint(store: ox.Store) -> Callable[..., Any]:
+    """A WSGI SPARQL 1.1 Query/Update endpoint over a pyoxigraph store (queries and updates)."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        params = parse_qs(environ.get("QUERY_STRING", ""))
+        if environ["REQUEST_METHOD"] == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length).decode("utf-8")
+            for key, value in parse_qs(body).items():
+                params.setdefault(key, []).extend(value)
+        try:
+            if "update" in params:
+                store.update(params["update"][0])
+                start_response("204 No Content", [])
+                return []
+            kwargs: dict[str, Any] = {}
+            if "default-graph-uri" in params or "named-graph-uri" in params:
+                kwargs["default_graph"] = [ox.NamedNode(g) for g in params.get("default-graph-uri", [])]
+                kwargs["named_graphs"] = [ox.NamedNode(g) for g in params.get("named-graph-uri", [])]
+            answer = store.query(params["query"][0], **kwargs)
+        except SyntaxError as exc:
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [str(exc).encode()]
+        if isinstance(answer, ox.QueryTriples):
+            start_response("200 OK", [("Content-Type", "application/n-triples")])
+            return [answer.serialize(format=ox.RdfFormat.N_TRIPLES) or b""]
+        start_response("200 OK", [("Content-Type", SRJ)])
+        return [answer.serialize(format=ox.QueryResultsFormat.JSON) or b""]
+
+    return app
+
+
+@pytest.fixture
+def endpoint_url() -> Iterator[str]:
+    """A fresh fake SPARQL endpoint on a free loopback port."""
+    server = create_server(fake_endpoint(ox.Store()), host="127.0.0.1", port=0, threads=2)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}/sparql"  # type: ignore[union-attr]
+    server.close()
+    thread.join(5)
+
+
+# ---- the shared suite ----------------------------------------------------------------------
+
+@pytest.fixture(params=["memory", "oxigraph", "sparql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty store of each kind."""
+    if request.param == "memory":
+        opened: Store = MemoryStore()
+    elif request.param == "oxigraph":
+        opened = OxigraphStore(tmp_path / "store")
+    else:
+        opened = RemoteStore(request.getfixturevalue("endpoint_url"), timeout=10)
+    yield opened
+    opened.close()
+
+
+def edge_dataset() -> Dataset:
+    dataset = Dataset()
+    dataset.parse(EDGE_CASES, format="trig")
+    return dataset
+
+
+@pytest.fixture
+def loaded(store: Store) -> Store:
+    """The store holding ``data/endpoint/edge-cases.trig``."""
+    store.load_dataset(edge_dataset())
+    return store
+
+
+def run(store: Store, query: str, media_type: str = SRJ, *, limit: int = 1000,
+        dataset: QueryDataset | None = None) -> tuple[bytes, bool]:
+    """Evaluate ``query`` on ``store`` and serialize the answer, as the endpoint does."""
+    result = store.query(query, inspect_query(query), dataset=dataset, limit=limit,
+                         prefixes={"ex": EX})
+    out = serialize_result(result, media_type, limit=limit, prefixes={"ex": EX})
+    return out.body, out.truncated
+
+
+def rows(store: Store, query: str, **kwargs: Any) -> list[dict[str, dict[str, str]]]:
+    return json.loads(run(store, query, **kwargs)[0])["results"]["bindings"]
+
+
+def column(store: Store, query: str, var: str, **kwargs: Any) -> list[str]:
+    return [r[var]["value"] for r in rows(store, query, **kwargs) if var in r]
+
+
+def test_counts_and_named_graphs(loaded: Store) -> None:
+    counts = loaded.counts()
+    assert counts == {G1: 16, G2: 3}
+    assert loaded.named_graphs() == [G1, G2]
+    assert loaded.triple_count() == 18  # the merge: the shared triple counts once
+
+
+def test_default_graph_is_the_merge_on_every_store(loaded: Store) -> None:
+    assert column(loaded, "SELECT (COUNT(*) AS ?n) WHERE { ex:shared ?p ?o }", "n") == ["1"]
+    per_graph = "SELECT ?g WHERE { GRAPH ?g { ex:shared ?p ?o } } ORDER BY ?g"
+    assert column(loaded, per_graph, "g") == [G1, G2]
+    if isinstance(loaded, RemoteStore):
+        # Several default graphs named in one query get the remote server's semantics
+        # (Oxigraph 0.5, standing in here, and Virtuoso count shared triples twice); only
+        # the store's own default graph is made a merge (remote.py).
+        return
+    both = f"SELECT (COUNT(*) AS ?n) FROM <{G1}> FROM <{G2}> WHERE {{ ex:shared ?p ?o }}"
+    assert column(loaded, both, "n") == ["1"]
+    protocol = QueryDataset((G1, G2), ())
+    assert column(loaded, "SELECT (COUNT(*) AS ?n) WHERE { ex:shared ?p ?o }", "n",
+                  dataset=protocol) == ["1"]
+
+
+def test_datasets_by_query_and_by_protocol(loaded: Store) -> None:
+    names = "SELECT ?s WHERE { ?s ex:name ?n } ORDER BY ?s"
+    assert column(loaded, names.replace("WHERE", f"FROM <{G2}> WHERE"), "s") == [EX + "dave"]
+    assert column(loaded, names, "s", dataset=QueryDataset((G2,), ())) == [EX + "dave"]
+    # the protocol's dataset replaces the query's
+    assert column(loaded, names.replace("WHERE", f"FROM <{G1}> WHERE"), "s",
+                  dataset=QueryDataset((G2,), ())) == [EX + "dave"]
+    graphs = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    assert column(loaded, graphs, "g", dataset=QueryDataset((), (G1,))) == [G1]
+    assert rows(loaded, "SELECT * WHERE { ?s ?p ?o }", dataset=QueryDataset((), (G1,))) == []
+    assert column(loaded, graphs.replace("WHERE", f"FROM NAMED <{G2}> WHERE"), "g") == [G2]
+
+
+EDGE_QUERIES: dict[str, tuple[str, list[dict[str, dict[str, str]]]]] = {
+    "typed literals": (
+        "SELECT ?age ?height ?member ?born ?code WHERE { ex:alice ex:age ?age ; ex:height ?height ; "
+        "ex:member ?member ; ex:born ?born ; ex:code ?code }",
+        [{"age": {"type": "literal", "value": "42", "datatype": "http://www.w3.org/2001/XMLSchema#integer"},
+          "height": {"type": "literal", "value": "1.75",
+                     "datatype": "http://www.w3.org/2001/XMLSchema#decimal"},
+          "member": {"type": "literal", "value": "true",
+                     "datatype": "http://www.w3.org/2001/XMLSchema#boolean"},
+          "born": {"type": "literal", "value": "1990-05-01",
+                   "datatype": "http://www.w3.org/2001/XMLSchema#date"},
+          "code": {"type": "literal", "value": "A-1", "datatype": EX + "customType"}}]),
+    "language tags": (
+        "SELECT ?n WHERE { ex:alice ex:name ?n } ORDER BY ?n",
+        [{"n": {"type": "literal", "value": "Alice", "xml:lang": "en"}},
+         {"n": {"type": "literal", "value": "Alicia", "xml:lang": "es"}}]),
+    "escapes": (
+        "SELECT ?n WHERE { ex:alice ex:note ?n }",
+        [{"n": {"type": "literal", "value": 'line one\nline two\twith a tab and "quotes"'}}]),
+    "lang filter": (
+        'SELECT ?n WHERE { ?s ex:name ?n FILTER(langMatches(lang(?n), "es")) }',
+        [{"n": {"type": "literal", "value": "Alicia", "xml:lang": "es"}}]),
+    "empty": ("SELECT ?x WHERE { ?x ex:nothing ?y }", []),
+    "optional unbound": (
+        "SELECT ?p ?city WHERE { VALUES ?p { ex:bob ex:carol } OPTIONAL { ?p ex:address/ex:city ?city } } "
+        "ORDER BY ?p",
+        [{"p": {"type": "uri", "value": EX + "bob"}},
+         {"p": {"type": "uri", "value": EX + "carol"}, "city": {"type": "literal", "value": "Lisbon"}}]),
+    "count over empty": (
+        "SELECT (COUNT(?x) AS ?n) (SUM(?y) AS ?s) WHERE { ?x ex:nothing ?y }",
+        [{"n": {"type": "literal", "value": "0", "datatype": "http://www.w3.org/2001/XMLSchema#integer"},
+          "s": {"type": "literal", "value": "0", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]),
+    "group over empty": ("SELECT ?y (COUNT(?x) AS ?n) WHERE { ?x ex:nothing ?y } GROUP BY ?y", []),
+    "property path": (
+        "SELECT ?x WHERE { ex:dave ex:knows+ ?x } ORDER BY ?x",
+        [{"x": {"type": "uri", "value": EX + "alice"}}, {"x": {"type": "uri", "value": EX + "bob"}},
+         {"x": {"type": "uri", "value": EX + "carol"}}]),
+    "not exists": (
+        "SELECT ?s WHERE { ?s ex:name ?n FILTER NOT EXISTS { ?s ex:knows ?o } }",
+        [{"s": {"type": "uri", "value": EX + "carol"}}]),
+    "count distinct over the merge": (
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s ex:p ?o }",
+        [{"n": {"type": "literal", "value": "1", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]),
+}
+
+
+@pytest.mark.parametrize("case", list(EDGE_QUERIES))
+def test_edge_case_answers(loaded: Store, case: str) -> None:
+    query, expected = EDGE_QUERIES[case]
+    assert rows(loaded, query) == expected
+
+
+def test_ask_true_and_false(loaded: Store) -> None:
+    for query, expected in (("ASK { ex:alice ex:knows ex:bob }", True),
+                            ("ASK { ex:bob ex:knows ex:alice }", False)):
+        assert json.loads(run(loaded, query)[0]) == {"head": {}, "boolean": expected}
+
+
+def test_blank_nodes_come_back_as_bnodes(loaded: Store) -> None:
+    (row,) = rows(loaded, "SELECT ?a ?city WHERE { ex:carol ex:address ?a . ?a ex:city ?city }")
+    assert row["a"]["type"] == "bnode" and row["city"]["value"] == "Lisbon"
+
+
+@pytest.mark.parametrize(("media_type", "count"), [
+    (SRJ, lambda b: len(json.loads(b)["results"]["bindings"])),
+    ("application/sparql-results+xml", lambda b: b.count(b"<result>")),
+    ("text/csv", lambda b: len(list(csv.reader(io.StringIO(b.decode())))) - 1),
+    ("text/tab-separated-values", lambda b: len(b.decode().splitlines()) - 1),
+])
+def test_result_limit_in_every_results_format(loaded: Store, media_type: str,
+                                              count: Callable[[bytes], int]) -> None:
+    body, truncated = run(loaded, "SELECT * WHERE { ?s ?p ?o }", media_type, limit=5)
+    assert truncated and count(body) == 5
+    body, truncated = run(loaded, "SELECT * WHERE { ?s ?p ?o }", media_type, limit=18)
+    assert not truncated and count(body) == 18  # exactly the limit: not truncated
+    body, truncated = run(loaded, "SELECT * WHERE { ?s ?p ?o } LIMIT 3", media_type, limit=5)
+    assert not truncated and count(body) == 3
+
+
+@pytest.mark.parametrize(("media_type", "rdflib_format"), [
+    ("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/rdf+xml", "xml"),
+    ("application/ld+json", "json-ld"),
+])
+def test_result_limit_for_graphs(loaded: Store, media_type: str, rdflib_format: str) -> None:
+    body, truncated = run(loaded, "CONSTRUCT WHERE { ?s ?p ?o }", media_type, limit=4)
+    assert truncated and len(Graph().parse(data=body, format=rdflib_format)) == 4
+    body, truncated = run(loaded, "CONSTRUCT WHERE { ?s ?p ?o }", media_type, limit=100)
+    assert not truncated and len(Graph().parse(data=body, format=rdflib_format)) == 18
+
+
+def test_engine_refusals_are_query_errors(loaded: Store) -> None:
+    with pytest.raises(QueryError) as caught:
+        loaded.query("SELECT * WHERE { ?s undeclared:p ?o }",
+                     inspect_query("SELECT * WHERE { ?s undeclared:p ?o }"))
+    assert caught.value.status == 400
+
+
+def test_bad_loads_change_nothing(loaded: Store) -> None:
+    before = loaded.counts()
+    with pytest.raises(StoreError):
+        loaded.load_nquads(b"<http://x/a> <http://x/b> <http://x/c> .\n")  # default graph
+    with pytest.raises(StoreError):
+        loaded.load_nquads(b"<http://x/a> <http://x/b> <http://x/g> .\nnot n-quads\n")
+    assert loaded.counts() == before
+
+
+def test_replacing_a_graph_keeps_the_merge_right(loaded: Store) -> None:
+    loaded.load_nquads(f'<{EX}zed> <{EX}name> "Zed" <{G2}> .\n'.encode(), replace=[G2])
+    assert loaded.counts()[G2] == 1
+    assert column(loaded, "SELECT ?s WHERE { ?s ex:name ?n FILTER(?n = \"Zed\") }", "s") == [EX + "zed"]
+    assert json.loads(run(loaded, "ASK { ex:dave ?p ?o }")[0])["boolean"] is False
+    assert json.loads(run(loaded, "ASK { ex:shared ex:p ?o }")[0])["boolean"] is True  # g1 has it
+    assert loaded.triple_count() == 17
+
+
+def test_marker_round_trip(store: Store) -> None:
+    assert store.read_marker() is None
+    store.write_marker({"fingerprint": "abc", "graphs": {G1: 3}})
+    assert store.read_marker() == {"fingerprint": "abc", "graphs": {G1: 3}}
+    store.write_marker(None)
+    assert store.read_marker() is None
+
+
+# ---- Oxigraph: persistence, native evaluation, locking ---------------------------------------
+
+def test_oxigraph_persists_and_reopens_read_only(tmp_path: Path) -> None:
+    with OxigraphStore(tmp_path / "s") as writer:
+        writer.load_dataset(edge_dataset())
+        writer.write_marker({"fingerprint": "x"})
+    with OxigraphStore(tmp_path / "s", read_only=True) as reader:
+        assert reader.counts() == {G1: 16, G2: 3}
+        assert reader.read_marker() == {"fingerprint": "x"}
+        with pytest.raises(StoreError):
+            reader.update("CLEAR ALL")
+
+
+def test_oxigraph_refuses_a_writer_under_a_reader(tmp_path: Path) -> None:
+    with OxigraphStore(tmp_path / "s") as writer:
+        writer.load_dataset(edge_dataset())
+    with OxigraphStore(tmp_path / "s", read_only=True), \
+            pytest.raises(StoreError, match="in use") as caught:
+        OxigraphStore(tmp_path / "s")
+    assert caught.value.status == 503
+
+
+def test_oxigraph_evaluates_natively(loaded: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Oxigraph store never falls back to rdflib's engine (design notes, lesson 1)."""
+    if not isinstance(loaded, OxigraphStore):
+        pytest.skip("Oxigraph only")
+    import rdflib.plugins.sparql.evaluate as evaluate
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("rdflib's SPARQL engine was used")
+
+    monkeypatch.setattr(evaluate, "evalQuery", refuse)
+    monkeypatch.setattr("mckg.store.memory.evalQuery", refuse)
+    assert column(loaded, "SELECT ?n WHERE { ex:bob ex:name ?n }", "n") == ["Bob"]
+
+
+# ---- provisioning: build once, then reuse ------------------------------------------------------
+
+def small_settings(tmp_path: Path, data: Path) -> Settings:
+    return Settings(include_shipped=False, reasoning=False, extra_files=(data,),
+                    store=f"oxigraph:{tmp_path / 'store'}")
+
+
+def test_provision_builds_once_then_reuses(tmp_path: Path) -> None:
+    data = tmp_path / "data.trig"
+    data.write_bytes(EDGE_CASES.read_bytes())
+    settings = small_settings(tmp_path, data)
+    store, first = provision(settings, settings.store)
+    store.close()
+    assert first.rebuilt and first.counts == {G1: 16, G2: 3}
+    store, second = provision(settings, settings.store)
+    try:
+        assert not second.rebuilt and second.reason == "marker matches"
+        assert store.read_only and store.counts() == {G1: 16, G2: 3}
+    finally:
+        store.close()
+    data.write_text(EDGE_CASES.read_text().replace('"Bob"', '"Robert"'), encoding="utf-8")
+    store, third = provision(settings, settings.store)
+    try:
+        assert third.rebuilt and third.reason == "data or settings changed"
+        assert column(store, "SELECT ?n WHERE { ex:bob ex:name ?n }", "n") == ["Robert"]
+        assert store.counts() == {G1: 16, G2: 3}  # replaced, not added to
+    finally:
+        store.close()
+
+
+def test_a_half_written_store_is_rebuilt(tmp_path: Path) -> None:
+    data = tmp_path / "data.trig"
+    data.write_bytes(EDGE_CASES.read_bytes())
+    settings = small_settings(tmp_path, data)
+    store, _ = provision(settings, settings.store)
+    store.close()
+    with OxigraphStore(tmp_path / "store") as writer:  # as if a load died after removing it
+        writer.write_marker(None)
+    store, report = provision(settings, settings.store)
+    try:
+        assert report.rebuilt and report.reason == "no marker"
+        assert store.counts() == {G1: 16, G2: 3}
+    finally:
+        store.close()
+
+
+def test_fingerprint_follows_settings(tmp_path: Path) -> None:
+    data = tmp_path / "data.trig"
+    data.write_bytes(EDGE_CASES.read_bytes())
+    settings = small_settings(tmp_path, data)
+    assert fingerprint(settings) == fingerprint(settings.with_(query_timeout=5))
+    assert fingerprint(settings) != fingerprint(settings.with_(reasoning=True))
+    assert fingerprint(settings) != fingerprint(settings.with_(base_iri="https://example.org/x/"))
+
+
+def test_open_store_urls(tmp_path: Path) -> None:
+    assert isinstance(open_store("memory"), MemoryStore)
+    with open_store(f"oxigraph:{tmp_path / 'o'}") as opened:
+        assert isinstance(opened, OxigraphStore)
+    remote = open_store("sparql+http://127.0.0.1:9/sparql")
+    assert isinstance(remote, RemoteStore) and remote.query_url == "http://127.0.0.1:9/sparql"
+    for bad in ("postgres://x", "oxigraph:", "sparql+ftp://x"):
+        with pytest.raises(StoreError):
+            open_store(bad)
+
+
+def test_remote_store_reports_an_unreachable_endpoint() -> None:
+    store = RemoteStore("http://127.0.0.1:9/sparql", timeout=2)
+    with pytest.raises(StoreError) as caught:
+        store.query("ASK {}", inspect_query("ASK {}"))
+    assert caught.value.status == 502
