@@ -199,6 +199,7 @@ def compare(describer: Describer, *, wave: int | None = None) -> Comparison:
 
 CSV_FIELDS = ("jurisdiction", "jurisdiction_label", "code", "survey_partner", "column", "value",
               "value_label", "detail", "detail_label", "amount", "fact", "fact_label", "credited",
+              "credited_iris",
               "sections", "footnotes", "footnote_addresses", "wave", "cell_differs",
               "cell_sources_differ", "conflicts")
 
@@ -223,6 +224,7 @@ def to_csv(comparison: Comparison) -> str:
                     f.detail.iri if f.detail else "", f.detail.label if f.detail else "",
                     f.amount or "", f.fact.iri, f.fact.label,
                     "; ".join(c.label for c in p.credited),
+                    " ".join(c.iri for c in p.credited),
                     "; ".join(s.label for s in p.sections),
                     "; ".join(n.number for n in p.footnotes),
                     " ".join(n.address or "" for n in p.footnotes).strip(),

@@ -102,6 +102,8 @@ class Description:
     alignments: list[tuple[Link, Value]]
     graphs: list[str]
     graph: Graph
+    #: Other resources described in the same document (the dataset's distributions, service).
+    parts: list[tuple[Link, str | None, list[PropertyValues]]] = field(default_factory=list)
 
 
 class Describer:
@@ -163,9 +165,12 @@ class Describer:
         return self.runner.ask("ld-exists", resource=URIRef(iri))
 
     def describe(self, iri: str, *, extra: Graph | None = None) -> Description:
-        """Describe ``iri``; ``extra`` adds triples not in the store (the generated catalogue)."""
+        """Describe ``iri``; ``extra`` is a generated description to use instead of the store's."""
         resource = URIRef(iri)
-        out_rows = self.runner.select("ld-outgoing", resource=resource).rows
+        # A generated description (``extra``) already holds the stored triples it keeps and
+        # replaces the ones it rewrites (a literal publisher becomes an agent), so it wins.
+        out_rows = [] if extra is not None else \
+            self.runner.select("ld-outgoing", resource=resource).rows
         incoming_answer = self.runner.select("ld-incoming", resource=resource)
         inferred_graph = self.site.graph_iri("inferred")
 
@@ -190,16 +195,18 @@ class Describer:
                 if pair not in cells[cell]:
                     cells[cell].append(pair)  # type: ignore[arg-type]
                     graph.add((cell, row["cp"], row["co"]))
+        parts: dict[URIRef, dict[URIRef, list[Node]]] = defaultdict(lambda: defaultdict(list))
         if extra is not None:
-            for p, o in extra.predicate_objects(resource):
-                assert isinstance(p, URIRef)
-                graph.add((resource, p, o))
-                if o not in asserted[p]:
-                    asserted[p].append(o)
             for s, p, o in extra:
-                if isinstance(s, BNode):
-                    cells[s].append((p, o))  # type: ignore[arg-type]
-                    graph.add((s, p, o))
+                assert isinstance(p, URIRef)
+                graph.add((s, p, o))
+                if s == resource:
+                    if o not in asserted[p]:
+                        asserted[p].append(o)
+                elif isinstance(s, BNode):
+                    cells[s].append((p, o))
+                elif isinstance(s, URIRef):
+                    parts[s][p].append(o)
         # Inferred values that repeat an asserted one add nothing to show.
         for p in list(inferred):
             inferred[p] = [o for o in inferred[p] if o not in asserted.get(p, [])]
@@ -254,7 +261,9 @@ class Describer:
                       for p, subjects in sorted(incoming_shown.items()) if subjects],
             incoming_truncated=incoming_answer.truncated or len(incoming_answer.rows) >= 2000,
             facts=facts, conflicts=conflicts, alignments=alignments, graphs=sorted(graphs),
-            graph=graph)
+            graph=graph,
+            parts=[(self.index.link(s), self.href(str(s)), self._properties(props, {}, cells))
+                   for s, props in sorted(parts.items())])
 
     def conflict_view(self, c: ConflictInfo) -> ConflictView:
         """A conflict with each side's fact, status and provenance."""

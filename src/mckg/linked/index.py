@@ -113,16 +113,22 @@ class GraphIndex:
                 if self._labels is None:
                     rank = {str(p): i for i, p in enumerate(_LABEL_ORDER)}
                     best: dict[str, tuple[int, int, str]] = {}
+                    shorts: dict[str, tuple[bool, str]] = {}
                     for row in self.runner.select("ld-labels").rows:
                         iri, label = str(row["s"]), row["label"]
                         if row["p"] in (MCKG.citationKey, MCKG.acronym):
-                            self._short.setdefault(iri, str(label))
+                            # Deterministic whatever the store's row order: citation keys
+                            # before acronyms, then the first in sort order.
+                            short = (row["p"] != MCKG.citationKey, str(label))
+                            if iri not in shorts or short < shorts[iri]:
+                                shorts[iri] = short
                         lang = label.language if isinstance(label, Literal) else None
                         key = (rank.get(str(row["p"]), 99), 0 if lang else 1, str(label))
                         if iri not in best or key < best[iri]:
                             best[iri] = key
                             if isinstance(label, Literal) and isinstance(row["p"], URIRef):
                                 self._label_terms[iri] = (row["p"], label)
+                    self._short = {iri: key[1] for iri, key in shorts.items()}
                     self._labels = {iri: key[2] for iri, key in best.items()}
         return self._labels
 

@@ -15,6 +15,10 @@ Two runners give the same answers: :class:`GraphRunner` evaluates with rdflib on
 :class:`~mckg.graphs.KnowledgeGraph` (library, CLI, tests); :class:`ServiceRunner` goes
 through the server's :class:`~mckg.service.QueryService`, so the store's engine, the worker
 processes and the time limit apply to linked-data pages exactly as to ``/sparql``.
+
+Decimals are brought to the project's canonical form (``50000000.0``,
+:func:`mckg.graphs.canonical_decimal`) whatever the store returns — Oxigraph writes XSD 1.1's
+``50000000`` — so documents, dumps and exports of the same fact compare equal term by term.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any, Protocol
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from ..graphs import KnowledgeGraph
+from ..graphs import KnowledgeGraph, canonical_decimal
 from ..namespaces import CANONICAL_BASE, rebase_prefixes
 from ..queries import get as get_query
 from ..sparql import QueryInfo
@@ -160,13 +164,24 @@ def term_from_json(value: Mapping[str, str]) -> Node:
         return BNode(value["value"])
     if kind in ("literal", "typed-literal"):
         datatype = value.get("datatype")
-        return Literal(value["value"], lang=value.get("xml:lang"),
-                       datatype=URIRef(datatype) if datatype else None)
+        return canonical_decimal(Literal(value["value"], lang=value.get("xml:lang"),
+                                         datatype=URIRef(datatype) if datatype else None))
     raise ValueError(f"unknown term type {kind!r} in SPARQL JSON results")
 
 
+#: Rows a linked-data query may return. The endpoint's result limit is for queries strangers
+#: send; ours are the server's own, bounded by design (the index reads every label once), and
+#: a page built from a cut answer would silently miss labels or facts.
+INTERNAL_LIMIT = 1_000_000
+
+
 class ServiceRunner:
-    """Runs stored queries through the server's query service (its store, workers, limits)."""
+    """Runs stored queries through the server's query service (its store, workers, time limit).
+
+    Queries go to the service's executor as jobs with :data:`INTERNAL_LIMIT` instead of the
+    public result limit, when the service exposes one (``executor``); otherwise through
+    :meth:`QueryService.run` and its limit (answers then say ``truncated``).
+    """
 
     _SELECT = "application/sparql-results+json"
     _GRAPH = "application/n-triples"
@@ -178,6 +193,13 @@ class ServiceRunner:
     def _run(self, name: str, bindings: Mapping[str, Node], media_type: str) -> tuple[bytes, bool]:
         text = prepare(get_query(name).text, self.base, bindings)
         info = self.service.check(text)
+        executor = getattr(self.service, "executor", None)
+        if executor is not None:
+            from ..workers import QueryJob
+
+            result = executor.run(QueryJob(text=text, info=info, media_type=media_type,
+                                           limit=INTERNAL_LIMIT))
+            return result.body, bool(result.truncated)
         answer = self.service.run(text, info, media_type)
         return answer.body, bool(answer.truncated)
 
@@ -192,9 +214,12 @@ class ServiceRunner:
     def construct(self, name: str, **bindings: Node) -> Answer:
         """The graph of the CONSTRUCT query ``name``, read from N-Triples."""
         body, truncated = self._run(name, bindings, self._GRAPH)
-        graph = Graph()
+        parsed = Graph()
         if body.strip():
-            graph.parse(data=body, format="nt")
+            parsed.parse(data=body, format="nt")
+        graph = Graph()
+        for s, p, o in parsed:
+            graph.add((s, p, canonical_decimal(o)))
         return Answer(graph=graph, truncated=truncated)
 
     def ask(self, name: str, **bindings: Node) -> bool:

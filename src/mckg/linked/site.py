@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -36,6 +37,9 @@ from .ontology import OntologyDoc, OntologyDocumenter
 from .runner import GraphRunner, QueryServiceLike, Runner, ServiceRunner
 from .search import Hit, search
 
+#: Descriptions kept (the served data does not change; a page and its four RDF variants are
+#: built from one description).
+DESCRIPTION_CACHE = 512
 #: How long a dump build may take before the request gives up (the build goes on).
 DUMP_TIMEOUT = 600.0
 
@@ -44,15 +48,16 @@ def dumps_folder(settings: Settings) -> Path:
     """Where the dumps of ``settings``' graph are kept.
 
     ``settings.extra["dumps_dir"]`` or ``$MCKG_DUMPS_DIR`` if set; else a folder under
-    ``$XDG_CACHE_HOME/mckg/dumps`` named after the provisioning fingerprint.
+    ``$XDG_DATA_HOME/mckg/dumps`` (beside ``mckg serve``'s default store) named after the
+    provisioning fingerprint.
     """
     explicit = settings.extra.get("dumps_dir") or os.environ.get("MCKG_DUMPS_DIR")
     if explicit:
         return Path(explicit)
     from ..store.provision import fingerprint
 
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "mckg" / "dumps" / fingerprint(settings)[:16]
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "mckg" / "dumps" / fingerprint(settings)[:16]
 
 
 def build_dumps(settings: Settings, folder: Path) -> list[Dump]:
@@ -82,6 +87,7 @@ class LinkedData:
         self._comparisons: dict[int | None, Comparison] = {}
         self._ontology: OntologyDoc | None = None
         self._description: Graph | None = None
+        self._described: OrderedDict[str, Description | None] = OrderedDict()
 
     @classmethod
     def for_service(cls, service: QueryServiceLike, settings: Settings,
@@ -111,22 +117,27 @@ class LinkedData:
 
     def describe(self, iri: str) -> Description | None:
         """The description of ``iri``, or None when the dataset does not know it."""
+        with self._lock:
+            if iri in self._described:
+                self._described.move_to_end(iri)
+                return self._described[iri]
         extra = self.catalog_extra(iri)
-        if extra is None and not self.describer.exists(iri):
-            return None
-        return self.describer.describe(iri, extra=extra)
+        found = None
+        if extra is not None or self.describer.exists(iri):
+            found = self.describer.describe(iri, extra=extra)
+        with self._lock:
+            self._described[iri] = found
+            while len(self._described) > DESCRIPTION_CACHE:
+                self._described.popitem(last=False)
+        return found
 
     def catalog_extra(self, iri: str) -> Graph | None:
-        """Triples from the generated dataset description about ``iri`` (dataset, catalogue)."""
+        """The generated dataset description, for the dataset's and the catalogue's documents."""
         if iri not in (str(dataset_iri(self.site.base)), str(catalog_iri(self.site.base))):
             return None
-        description = self.description()
-        out = Graph()
-        subject = URIRef(iri)
-        for s, p, o in description:
-            if s == subject or str(s).startswith(iri + "#"):
-                out.add((s, p, o))
-        return out
+        # The whole description belongs to both documents: distributions, the publisher and
+        # the SPARQL service are described nowhere else.
+        return self.description()
 
     def search(self, query: str) -> list[Hit]:
         """Label search."""
