@@ -1,0 +1,143 @@
+"""Resource pages and the comparison in headless Chromium (issue 5, "Done when").
+
+A country page, a programme page and the comparison page render with their content; every
+link on the comparison page leads to a page that exists and has a heading; screenshots of the
+three pages are kept under ``test-artifacts/`` (git-ignored). Debian's ``chromium`` and
+``chromium-driver`` are driven through Selenium, headless, networking features off, a fresh
+profile. The tests skip when the browser is missing — unless ``MCKG_REQUIRE_BROWSER`` is set
+(CI sets it), when a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlparse
+
+import pytest
+import requests
+from ld_support import LdServer, shared_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+TIMEOUT = 60
+#: At most this many distinct pages are crawled from the comparison page.
+MAX_CRAWL = 400
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def ld(request: pytest.FixtureRequest) -> LdServer:
+    """The session's real server (see ``ld_support``)."""
+    return shared_server(request)
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Headless Chromium driven by Selenium."""
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        if os.environ.get("MCKG_REQUIRE_BROWSER"):
+            pytest.fail(f"MCKG_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing")
+        pytest.skip("chromium and chromium-driver are not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--window-size=1400,1000",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-ld')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(TIMEOUT)
+    yield driver
+    driver.quit()
+
+
+def screenshot(driver: object, name: str) -> None:
+    """Save a full-page screenshot under test-artifacts/ (worker-specific name under xdist)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    height = driver.execute_script("return document.body.scrollHeight")  # type: ignore[attr-defined]
+    driver.set_window_size(1400, min(max(int(height), 800), 6000))  # type: ignore[attr-defined]
+    driver.save_screenshot(str(ARTIFACTS / f"{name}{'-' + worker if worker else ''}.png"))  # type: ignore[attr-defined]
+    driver.set_window_size(1400, 1000)  # type: ignore[attr-defined]
+
+
+def heading(driver: object) -> str:
+    from selenium.webdriver.common.by import By
+
+    found = driver.find_elements(By.TAG_NAME, "h1")  # type: ignore[attr-defined]
+    return found[0].text.strip() if found else ""
+
+
+def test_country_page_renders(ld, chromium):
+    from selenium.webdriver.common.by import By
+
+    chromium.get(ld.url + "id/country/DE")  # the 303 is followed like any browser does
+    assert chromium.current_url.endswith("/doc/country/DE")
+    assert heading(chromium) == "Germany"
+    text = chromium.find_element(By.TAG_NAME, "main").text
+    assert "Conflicting reports" in text and "OECD" in text
+    assert chromium.find_elements(By.CSS_SELECTOR, "form[role=search] input[name=q]")
+    aligned = [a.get_attribute("href") for a in chromium.find_elements(By.CSS_SELECTOR, "#alignments a")]
+    assert "http://publications.europa.eu/resource/authority/country/DEU" in aligned
+    formats = [a.text for a in chromium.find_elements(By.CSS_SELECTOR, "p.formats a")]
+    assert {"Turtle", "JSON-LD"} <= set(formats)
+    screenshot(chromium, "country-DE")
+
+
+def test_programme_page_renders(ld, chromium):
+    from selenium.webdriver.common.by import By
+
+    chromium.get(ld.url + "id/programme/plan-microcreds")
+    assert heading(chromium) == "Plan Microcreds"
+    facts = chromium.find_element(By.ID, "facts").text
+    assert "Footnote" in facts and "§3" in facts
+    screenshot(chromium, "programme-plan-microcreds")
+
+
+def test_search_box_works_without_javascript(ld, chromium):
+    from selenium.webdriver.common.by import By
+
+    chromium.get(ld.url + "compare")
+    box = chromium.find_element(By.CSS_SELECTOR, "form[role=search] input[name=q]")
+    box.send_keys("Flanders")
+    box.submit()
+    links = [a.get_attribute("href") for a in chromium.find_elements(By.CSS_SELECTOR, "ol.hits a")]
+    assert ld.url + "id/region/BE-VLG" in links
+
+
+def test_comparison_page_renders_and_every_link_leads_somewhere(ld, chromium):
+    from selenium.webdriver.common.by import By
+
+    chromium.get(ld.url + "compare")
+    assert heading(chromium) == "Country comparison"
+    rows = chromium.find_elements(By.CSS_SELECTOR, "table.compare tbody tr")
+    assert len(rows) >= 14
+    flagged = chromium.find_elements(By.CSS_SELECTOR, "td.differs")
+    assert flagged, "the German portal cell is flagged"
+    screenshot(chromium, "comparison")
+
+    start = chromium.current_url
+    links = {urldefrag(urljoin(start, a.get_attribute("href") or ""))[0]
+             for a in chromium.find_elements(By.CSS_SELECTOR, "a[href]")}
+    own = sorted(u for u in links if urlparse(u).netloc == urlparse(ld.url).netloc)
+    assert 50 < len(own) <= MAX_CRAWL, len(own)
+    problems = []
+    for url in own:
+        status = requests.get(url, timeout=60, headers={"Accept": "text/html"}).status_code
+        if status != 200:
+            problems.append(f"{url}: HTTP {status}")
+            continue
+        if url.endswith((".csv", "/sparql")) or "/downloads/" in url:
+            continue  # a file, not a page
+        chromium.get(url)
+        if not heading(chromium):
+            problems.append(f"{url}: no heading")
+    assert not problems, "\n".join(problems)
