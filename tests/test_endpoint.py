@@ -657,7 +657,8 @@ def slow_server(request: pytest.FixtureRequest,
                             for i in range(80)), encoding="utf-8")
     store = "memory" if request.param == "memory" else f"oxigraph:{workdir / 'store'}"
     proc = start_server(["--no-shipped", "serve", "--port", "0", "--store", store, "--file",
-                         str(data), "--workers", "2", "--query-timeout", "2"], workdir=workdir)
+                         str(data), "--workers", "2", "--query-timeout", "2", "--no-reasoning"],
+                        workdir=workdir)
     yield proc
     proc.stop()
 
@@ -738,3 +739,17 @@ def test_concurrent_clients_get_their_own_answers(server: ServerProcess) -> None
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(ask, range(64)))
     assert answers == [(400, "syntax error") if i % 4 == 3 else (200, str(i)) for i in range(64)]
+
+
+def test_serve_reports_bad_data_without_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("<http://example.org/a> <http://example.org/b> .\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", "from mckg.cli import main; main()",
+                           "--no-shipped", "serve", "--port", "0", "--store", "memory",
+                           "--file", str(bad)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert f"{bad}:1" in done.stderr and "Traceback" not in done.stderr

@@ -238,10 +238,13 @@ def diagram(target: Path | None) -> None:
 @click.option("--result-limit", type=int, default=None,
               help="Most rows or triples in one answer (default 10000; the response says so "
               "when it cuts).")
+@click.option("--reasoning/--no-reasoning", default=None,
+              help="Materialize OWL 2 RL inferences into their own named graph (default on; "
+              "off to serve files exactly as they are, e.g. conformance fixtures).")
 @click.pass_obj
 def serve(state: State, host: str | None, port: int | None, store_url: str | None,
           serve_files: tuple[Path, ...], workers: int | None, query_timeout: float | None,
-          result_limit: int | None) -> None:
+          result_limit: int | None, reasoning: bool | None) -> None:
     """Serve the graph over SPARQL 1.1 with a query page, using waitress.
 
     A persistent store that already holds this graph is served at once, without rebuilding.
@@ -255,9 +258,10 @@ def serve(state: State, host: str | None, port: int | None, store_url: str | Non
     from .web import create_app
     from .workers import PoolError
 
-    changes = {k: v for k, v in {"host": host, "port": port, "store": store_url,
-                                 "query_workers": workers, "query_timeout": query_timeout,
-                                 "result_limit": result_limit}.items() if v is not None}
+    options: dict[str, object] = {
+        "host": host, "port": port, "store": store_url, "query_workers": workers,
+        "query_timeout": query_timeout, "result_limit": result_limit, "reasoning": reasoning}
+    changes = {k: v for k, v in options.items() if v is not None}
     if serve_files:
         changes["extra_files"] = (*state.settings.extra_files, *serve_files)
     settings = state.settings.with_(**changes)

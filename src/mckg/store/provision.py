@@ -117,7 +117,7 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
 
     started = time.perf_counter()
     fp = fingerprint(settings)
-    options = {"update_url": settings.update_url or None, "timeout": settings.query_timeout}
+    update_url, timeout = settings.update_url or None, settings.query_timeout
     kind = "memory" if url.strip() in ("", "memory", "memory:") else url.split(":", 1)[0]
     store: Store | None = None
     marker: dict[str, Any] | None = None
@@ -126,7 +126,8 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
         try:
             # Oxigraph: look read-only first; reopening read-write would rewrite files under
             # any other server reading the same folder.
-            store = open_store(url, read_only=kind == "oxigraph", **options)
+            store = open_store(url, read_only=kind == "oxigraph", update_url=update_url,
+                               timeout=timeout)
             marker = store.read_marker()
         except StoreError as exc:
             if kind != "oxigraph" or exc.status == 503:
@@ -141,7 +142,8 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
         if store is not None and kind == "oxigraph":
             store.close()
             store = None
-    writer = store if store is not None else open_store(url, **options)
+    writer = store if store is not None else open_store(url, update_url=update_url,
+                                                                     timeout=timeout)
     log.info("building the graph into %s (%s)", writer.url, reason)
     try:
         counts = _load(writer, settings, fp, marker)

@@ -19,7 +19,7 @@ import contextlib
 import io
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any, cast
 
 import pyoxigraph as ox
 
@@ -144,7 +144,7 @@ def _write_solutions(solutions: ox.QuerySolutions, media_type: str, *, limit: in
         return solutions.serialize(format=fmt) or b"", False
     sink = _LineSink(limit + 1)  # the header line, then the rows
     with contextlib.suppress(_Enough):
-        solutions.serialize(sink, ox.QueryResultsFormat.TSV)
+        solutions.serialize(cast(IO[bytes], sink), ox.QueryResultsFormat.TSV)
     tsv = sink.kept()
     if fmt == ox.QueryResultsFormat.TSV:
         return tsv, sink.overflow
@@ -164,9 +164,9 @@ def _write_graph(result: NativeResult, fmt: RdfFormat, *, limit: int, bounded: b
     sink = _LineSink(2**62 if bounded else limit)
     with contextlib.suppress(_Enough):
         if isinstance(triples, ox.QueryTriples):
-            triples.serialize(sink, ox.RdfFormat.N_TRIPLES)
+            triples.serialize(cast(IO[bytes], sink), ox.RdfFormat.N_TRIPLES)
         else:
-            ox.serialize(triples, sink, ox.RdfFormat.N_TRIPLES)
+            ox.serialize(triples, cast(IO[bytes], sink), ox.RdfFormat.N_TRIPLES)
     nt, truncated = sink.kept(), sink.overflow or result.truncated
     if fmt.name == "nt":
         return nt, truncated
