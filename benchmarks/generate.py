@@ -314,8 +314,12 @@ class Plan:
         """
         if triples < 500:
             raise ValueError("generate at least 500 triples")
-        budget = triples * 1.03
+        # Jurisdictions and bodies take a fixed ~400 triples, skill groups 6 each.
+        fixed = 5 * len(OTHER_COUNTRIES) + 4 * len(REGIONS) + 7 * len(SHIPPED_COUNTRIES
+                                                                   + OTHER_COUNTRIES)
+        budget = max(triples * 1.03 - fixed, triples * 0.3)
         skills = max(20, round(budget * 0.36 / 14.4))
+        budget -= 6 * max(len(GROUP_THEMES), skills // 30)
         specs = max(5, round(budget * 0.32 / 29.5))
         return cls(
             triples=triples,
@@ -431,8 +435,8 @@ def _skill_groups(state: _State, count: int) -> Iterator[Triple]:
     notations.extend(second)
     index = 0
     while len(notations) < count and second:
-        parent, _, theme = second[index % len(second)]
-        notations.append((f"{parent}.{index // len(second) + 1}", parent, theme))
+        base, _, theme = second[index % len(second)]
+        notations.append((f"{base}.{index // len(second) + 1}", base, theme))
         index += 1
     by_notation: dict[str, str] = {}
     for notation, parent, theme in notations:
@@ -731,7 +735,7 @@ def write(path: Path, size: int, seed: int = DEFAULT_SEED) -> int:
     with open(temp, "wb") as raw:
         sink: io.BufferedIOBase = (gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
                                                  compresslevel=6)
-                                   if path.suffix == ".gz" else raw)  # type: ignore[assignment]
+                                   if path.suffix == ".gz" else raw)
         buffer: list[str] = []
         for line in lines(size, seed):
             buffer.append(line)
