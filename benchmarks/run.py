@@ -1,0 +1,326 @@
+"""Run the endpoint benchmark side by side and write ``docs/benchmarks.md``.
+
+One run per scale starts, on the same data (the shipped graph with its inferences plus a
+synthetic graph from :mod:`benchmarks.generate`):
+
+==================  ===========================================================================
+``mckg-oxigraph``   ``mckg serve --store oxigraph:DIR`` (our server, the default store)
+``mckg-memory``     ``mckg serve --store memory`` (skipped at 1M: see :data:`MEMORY_SKIP`)
+``rdflib-endpoint`` the peer: ``python -m rdflib_endpoint serve FILES`` (FastAPI under uvicorn)
+``oxigraph-floor``  raw pyoxigraph behind a minimal Flask app (:mod:`benchmarks.oxigraph_app`)
+==================  ===========================================================================
+
+then measures sequential latency (interleaved across servers), closed-loop throughput with
+1, 4 and 16 clients, load time and peak resident memory, optionally profiles our server with
+py-spy, saves the numbers as JSON under ``var/benchmarks/results/`` and rewrites the generated
+block of the report. Everything listens on 127.0.0.1 and every loop is bounded.
+
+    python -m benchmarks.run --scale all --out docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import generate
+from .client import Latency, Query, RepPolicy, Target, load_queries, sequential, throughput
+from .profile import profile_server
+from .report import write_report
+from .servers import MemorySampler, Server, ServerSpec, free_port, start
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+SERVER_ORDER = ("mckg-oxigraph", "mckg-memory", "rdflib-endpoint", "oxigraph-floor")
+MEMORY_SKIP = ("skipped at 1M: the memory store evaluates with rdflib's pure-Python engine and "
+               "keeps one full copy of the dataset in the serving process and one in each query "
+               "worker (three copies of a graph rdflib holds in about 1.2 GB per million "
+               "triples), for queries that take rdflib-endpoint seconds to minutes at this size; "
+               "it is for tests and tiny graphs")
+MCKG = [sys.executable, "-c", "from mckg.cli import main; main()"]
+_SERVING = r"mckg: serving (http://\S+/)"
+
+
+def log(message: str) -> None:
+    """Progress on stderr, with the time."""
+    print(f"[{dt.datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+# ---- data ----------------------------------------------------------------------------------
+def prepare_data(work: Path, scale: str, seed: int) -> tuple[Path, Path]:
+    """The shipped graph (with inferences) and the synthetic graph as N-Triples files.
+
+    Cached under ``work/data`` by seed and generator version; the shipped export is redone
+    when the package's data is newer than it.
+    """
+    data = work / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    shipped = data / "shipped.nt"
+    sources = [p for folder in ("data", "ontology", "reference") for p in (ROOT / folder).rglob("*")
+               if p.is_file()]
+    newest = max((p.stat().st_mtime for p in sources), default=0.0)
+    if not shipped.exists() or shipped.stat().st_mtime < newest:
+        log("exporting the shipped graph with its inferences")
+        subprocess.run([*MCKG, "export", "--format", "nt", "--inferred", "-o", str(shipped)],
+                       check=True, timeout=600, cwd=ROOT)
+    # Named by the generator's own source too: a changed generator never reuses old data.
+    digest = hashlib.sha256(Path(generate.__file__).read_bytes()).hexdigest()[:10]
+    synthetic = data / f"synthetic-{scale}-seed{seed}-{digest}.nt"
+    if not synthetic.exists():
+        log(f"generating {SCALES[scale]:,} synthetic triples")
+        generate.write(synthetic, SCALES[scale], seed)
+    return shipped, synthetic
+
+
+def count_lines(path: Path) -> int:
+    """Triples in an N-Triples file written one per line."""
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+
+
+# ---- servers -------------------------------------------------------------------------------
+def server_specs(run_dir: Path, files: Sequence[Path], *, timeout: float) -> dict[str, ServerSpec]:
+    """How each server is started on ``files``; all state lives under ``run_dir``."""
+    env = {"MCKG_REASONING": "false",  # the shipped export already holds the inferences
+           "XDG_DATA_HOME": str(run_dir / "xdg")}
+    file_args = [a for f in files for a in ("--file", str(f))]
+    common = ["--no-shipped", "serve", "--port", "0", "--workers", "2",
+              "--query-timeout", f"{timeout:g}"]
+    port = free_port()
+    floor_loads = [a for f in files for a in ("--load", str(f))]
+    return {
+        "mckg-oxigraph": ServerSpec(
+            "mckg-oxigraph", "mckg serve (oxigraph)",
+            [*MCKG, *common, "--store", f"oxigraph:{run_dir / 'mckg-store'}", *file_args],
+            env=env, ready_pattern=_SERVING, has_query_timeout=True, cwd=ROOT),
+        "mckg-memory": ServerSpec(
+            "mckg-memory", "mckg serve (memory)",
+            [*MCKG, *common, "--store", "memory", *file_args],
+            env=env, ready_pattern=_SERVING, has_query_timeout=True, cwd=ROOT),
+        "rdflib-endpoint": ServerSpec(
+            "rdflib-endpoint", "rdflib-endpoint",
+            [sys.executable, "-m", "rdflib_endpoint", "serve", *map(str, files),
+             "--host", "127.0.0.1", "--port", str(port)],
+            base_url=f"http://127.0.0.1:{port}/", endpoint_path="", cwd=run_dir),
+        "oxigraph-floor": ServerSpec(
+            "oxigraph-floor", "pyoxigraph + Flask (floor)",
+            [sys.executable, "-m", "benchmarks.oxigraph_app", "--store",
+             str(run_dir / "floor-store"), *floor_loads, "--port", "0"],
+            ready_pattern=r"serving (http://\S+/)", cwd=ROOT),
+    }
+
+
+def server_record(server: Server | None, spec: ServerSpec, *, skipped: str | None = None
+                  ) -> dict[str, Any]:
+    """What the report needs to know about one server."""
+    record: dict[str, Any] = {"label": spec.label, "skipped": skipped}
+    if server is not None:
+        record.update(ready_seconds=server.ready_seconds, rss_after_load=server.rss_after_load,
+                      peak_rss=server.peak_rss, command=shlex.join(spec.command))
+        loaded = [line for line in server.log if "loaded" in line.lower()][-1:]
+        record["load_log"] = loaded[0][-200:] if loaded else None
+    return record
+
+
+# ---- one scale -----------------------------------------------------------------------------
+def latency_record(results: dict[str, dict[str, Latency]]) -> dict[str, Any]:
+    """Latencies as JSON: median, p95, samples, errors and the answer size."""
+    return {key: {name: {"median": r.median, "p95": r.p95, "n": len(r.samples),
+                         "errors": r.errors[:5], "answer": r.answer}
+                  for name, r in per_query.items()}
+            for key, per_query in results.items()}
+
+
+def policies(scale: str, args: argparse.Namespace) -> dict[str, RepPolicy]:
+    """Repetition policies: the same for every server, except the capped peer at 1M."""
+    default = RepPolicy(min_reps=args.min_reps, max_reps=args.max_reps, budget=args.budget,
+                        timeout=args.timeout)
+    out = {key: default for key in SERVER_ORDER}
+    if scale == "1m":
+        out["rdflib-endpoint"] = RepPolicy(min_reps=1, max_reps=3, budget=args.budget,
+                                           timeout=args.peer_timeout_1m)
+        out["mckg-memory"] = out["rdflib-endpoint"]
+    return out
+
+
+def run_scale(scale: str, args: argparse.Namespace, mix: list[Query], cq: list[Query]
+              ) -> dict[str, Any]:
+    """Start every server on one scale's data, measure, stop them; return the numbers."""
+    began = time.perf_counter()
+    shipped, synthetic = prepare_data(args.work, scale, args.seed)
+    run_dir = args.work / f"run-{scale}"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    specs = server_specs(run_dir, [shipped, synthetic], timeout=args.timeout)
+    wanted = [k for k in SERVER_ORDER if k in args.servers]
+    result: dict[str, Any] = {
+        "scale": scale, "seed": args.seed, "synthetic_triples": count_lines(synthetic),
+        "shipped_triples": count_lines(shipped), "started": dt.datetime.now().isoformat(
+            timespec="seconds"), "loadavg_start": list(os.getloadavg()), "servers": {},
+        "latency": {}, "throughput": {}, "queries": {
+            "mix": [{"name": q.name, "title": q.title, "form": q.form} for q in mix],
+            "cq": [{"name": q.name, "title": q.title, "form": q.form} for q in cq]}}
+    sampler = MemorySampler()
+    servers: dict[str, Server] = {}
+    try:
+        # Loads one after another, so that no load competes with another for the 2 cores.
+        for key in ("oxigraph-floor", "mckg-oxigraph", "mckg-memory", "rdflib-endpoint"):
+            if key not in wanted:
+                continue
+            if key == "mckg-memory" and scale == "1m":
+                result["servers"][key] = server_record(None, specs[key], skipped=MEMORY_SKIP)
+                continue
+            log(f"{scale}: starting {specs[key].label}")
+            try:
+                servers[key] = start(specs[key], sampler)
+            except RuntimeError as exc:
+                log(f"{scale}: {exc}")
+                result["servers"][key] = server_record(None, specs[key],
+                                                       skipped=f"failed to start: {exc}"[:400])
+                continue
+            log(f"{scale}: {key} ready in {servers[key].ready_seconds:.1f} s, "
+                f"{servers[key].rss_after_load / 2**20:.0f} MiB")
+        order = [k for k in SERVER_ORDER if k in servers]
+        rep = policies(scale, args)
+        targets = [Target(k, servers[k].endpoint, specs[k].has_query_timeout, rep[k])
+                   for k in order]
+        for workload, queries in (("mix", mix), ("cq", cq)):
+            log(f"{scale}: sequential latency, {workload} ({len(queries)} queries)")
+            result["latency"][workload] = latency_record(
+                sequential(targets, queries, progress=log))
+        for workload, queries in (("mix", mix), ("cq", cq)):
+            result["throughput"][workload] = {}
+            for target in targets:
+                runs: dict[str, Any] = {}
+                for clients in args.clients:
+                    if scale == "1m" and target.key == "rdflib-endpoint" and clients > 1:
+                        runs[str(clients)] = {"skipped": "capped at 1M: one client only"}
+                        continue
+                    measured = throughput(target, queries, clients, duration=args.duration,
+                                          timeout=rep[target.key].timeout)
+                    runs[str(clients)] = {
+                        "per_second": measured.per_second, "completed": measured.completed,
+                        "errors": measured.errors, "error_kinds": measured.error_kinds,
+                        "seconds": measured.seconds}
+                    log(f"{scale}: {workload} {target.key} x{clients}: "
+                        f"{measured.per_second:.1f}/s, {measured.errors} errors")
+                result["throughput"][workload][target.key] = runs
+        if args.profile and "mckg-oxigraph" in servers:
+            log(f"{scale}: profiling mckg-oxigraph with py-spy under 16 clients")
+            result["profile"] = profile_server(servers["mckg-oxigraph"], targets[0], mix,
+                                               duration=args.duration,
+                                               out_dir=args.work / "profiles", scale=scale)
+        for key, server in servers.items():
+            result["servers"][key] = server_record(server, specs[key])
+        if "mckg-oxigraph" in servers:
+            # Restart on the same store: it must reopen without rebuilding (issue 4).
+            servers["mckg-oxigraph"].stop()
+            log(f"{scale}: reopening the mckg-oxigraph store")
+            try:
+                again = start(specs["mckg-oxigraph"], sampler)
+                result["servers"]["mckg-oxigraph"]["reopen_seconds"] = again.ready_seconds
+                result["servers"]["mckg-oxigraph"]["reopen_rss"] = again.rss_after_load
+                servers["mckg-oxigraph"] = again
+            except RuntimeError as exc:
+                result["servers"]["mckg-oxigraph"]["reopen_error"] = str(exc)[:400]
+    finally:
+        for server in servers.values():
+            server.stop()
+        sampler.close()
+    result["loadavg_end"] = list(os.getloadavg())
+    result["duration_seconds"] = time.perf_counter() - began
+    return result
+
+
+# ---- machine -------------------------------------------------------------------------------
+def machine_info() -> dict[str, Any]:
+    """CPU, memory, OS, Python and the versions of everything measured."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import psutil
+
+    versions = {}
+    for name in ("mckg", "pyoxigraph", "rdflib", "oxrdflib", "rdflib-endpoint", "flask", "waitress",
+                 "fastapi", "uvicorn", "requests"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=ROOT, timeout=30).stdout.strip()
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": psutil.virtual_memory().total / 2**30,
+            "os": platform.platform(), "python": platform.python_version(),
+            "versions": versions, "commit": commit}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", action="append", choices=[*SCALES, "all"],
+                        help="10k, 100k, 1m or all (repeatable; default 10k)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--work", type=Path, default=ROOT / "var" / "benchmarks",
+                        help="data, stores, results and profiles (default var/benchmarks)")
+    parser.add_argument("--seed", type=int, default=generate.DEFAULT_SEED)
+    parser.add_argument("--servers", default=",".join(SERVER_ORDER),
+                        help="comma-separated subset of " + ", ".join(SERVER_ORDER))
+    parser.add_argument("--min-reps", type=int, default=3)
+    parser.add_argument("--max-reps", type=int, default=15)
+    parser.add_argument("--budget", type=float, default=5.0,
+                        help="seconds of timed requests per query and server (after min-reps)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument("--peer-timeout-1m", type=float, default=60.0,
+                        help="seconds per request for rdflib-endpoint at 1M")
+    parser.add_argument("--duration", type=float, default=8.0,
+                        help="seconds per throughput run")
+    parser.add_argument("--clients", default="1,4,16", help="concurrent clients per run")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile mckg-oxigraph with py-spy under 16 clients")
+    args = parser.parse_args(argv)
+    scales = args.scale or ["10k"]
+    args.scales = list(SCALES) if "all" in scales else list(dict.fromkeys(scales))
+    args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    args.clients = [int(c) for c in args.clients.split(",")]
+    args.work = args.work.resolve()
+    command = "python -m benchmarks.run " + shlex.join(argv if argv is not None else sys.argv[1:])
+    mix = load_queries(ROOT / "benchmarks" / "queries")
+    cq = load_queries(ROOT / "queries", "cq*.rq")
+    machine = machine_info()
+    results_dir = args.work / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for scale in args.scales:
+        log(f"=== scale {scale} ===")
+        result = run_scale(scale, args, mix, cq)
+        result["command"] = command
+        result["machine"] = machine
+        (results_dir / f"{scale}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+        log(f"{scale}: done in {result['duration_seconds'] / 60:.1f} min")
+    saved = [json.loads((results_dir / f"{s}.json").read_text(encoding="utf-8"))
+             for s in SCALES if (results_dir / f"{s}.json").exists()]
+    write_report(args.out, saved)
+    log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""Starting, watching and stopping the servers under test, each in its own process tree.
+
+Every server is a child process of the runner bound to 127.0.0.1. Its readiness is detected
+from its log (the URL it prints) or by polling with a trivial query, both bounded in time; its
+memory is the resident set size of the whole process tree (``mckg serve`` evaluates queries in
+worker processes, so the main process alone would flatter it), sampled by one background
+thread for as long as the server lives. Stopping sends SIGTERM to the process, then SIGKILL to
+it and to any of *its* children still alive — never to anything the runner did not start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import requests
+
+#: How often the memory sampler looks at every server.
+SAMPLE_SECONDS = 0.2
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago (for servers that cannot bind port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of process ``pid`` and all its descendants (0 if it is gone)."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            total += process.memory_info().rss
+    return total
+
+
+@dataclass
+class ServerSpec:
+    """How to start one server and where it answers."""
+
+    #: Short key (``mckg-oxigraph``) and the name shown in tables.
+    key: str
+    label: str
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    #: A regex whose first group is the base URL, searched in the server's stderr/stdout;
+    #: None means the URL is ``base_url`` and readiness is found by polling.
+    ready_pattern: str | None = None
+    base_url: str = ""
+    #: Path of the SPARQL endpoint below the base URL.
+    endpoint_path: str = "sparql"
+    #: Seconds to wait for the server to be ready (load included).
+    start_timeout: float = 600.0
+    #: Whether the server stops a runaway query itself (else the runner must wait it out).
+    has_query_timeout: bool = False
+    cwd: Path | None = None
+
+
+@dataclass
+class Server:
+    """A running server: its process, URL, log, start-up time and memory samples."""
+
+    spec: ServerSpec
+    process: subprocess.Popen[bytes]
+    started: float
+    url: str = ""
+    ready_seconds: float | None = None
+    log: list[str] = field(default_factory=list)
+    peak_rss: int = 0
+    rss_after_load: int = 0
+    last_rss: int = 0
+
+    @property
+    def endpoint(self) -> str:
+        """The SPARQL endpoint URL."""
+        return self.url + self.spec.endpoint_path
+
+    @property
+    def alive(self) -> bool:
+        """Whether the main process still runs."""
+        return self.process.poll() is None
+
+    def sample(self) -> None:
+        """Record the tree's current RSS and keep the peak."""
+        if self.alive:
+            self.last_rss = tree_rss(self.process.pid)
+            self.peak_rss = max(self.peak_rss, self.last_rss)
+
+    def stop(self, *, grace: float = 20.0) -> None:
+        """SIGTERM, wait ``grace`` s, then SIGKILL the process and its remaining children."""
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.Error:
+            children = []
+        if self.alive:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        for child in children:  # only our own server's descendants, by pid
+            with contextlib.suppress(psutil.Error):
+                if child.is_running():
+                    child.kill()
+        with contextlib.suppress(psutil.Error):
+            psutil.wait_procs(children, timeout=10)
+
+
+class MemorySampler:
+    """One thread sampling every registered server's RSS until stopped (bounded by ``limit``)."""
+
+    def __init__(self, limit_seconds: float = 6 * 3600) -> None:
+        self.servers: list[Server] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._limit = limit_seconds
+        self._thread = threading.Thread(target=self._run, daemon=True, name="rss-sampler")
+        self._thread.start()
+
+    def add(self, server: Server) -> None:
+        """Start sampling ``server``."""
+        with self._lock:
+            self.servers.append(server)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self._limit
+        while not self._stop.wait(SAMPLE_SECONDS) and time.monotonic() < deadline:
+            with self._lock:
+                servers = list(self.servers)
+            for server in servers:
+                server.sample()
+
+    def close(self) -> None:
+        """Stop the sampler thread."""
+        self._stop.set()
+        self._thread.join(5)
+
+
+def _drain(server: Server, stream: object, on_line: Callable[[str], None]) -> None:
+    """Read the server's output line by line until it closes (keeps pipes from filling)."""
+    for raw in stream:  # type: ignore[attr-defined]  # ends when the process exits
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        if len(server.log) < 5000:
+            server.log.append(line)
+        elif len(server.log) == 5000:
+            server.log.append("… (log truncated)")
+        on_line(line)
+
+
+def start(spec: ServerSpec, sampler: MemorySampler, *, probe_query: str = "ASK { ?s ?p ?o }"
+          ) -> Server:
+    """Start ``spec``, wait (bounded) until it answers a query, and return it.
+
+    ``ready_seconds`` is the time from process start to the first answered query: for every
+    server under test that includes loading the data.
+
+    :raise RuntimeError: it exited or did not answer within ``spec.start_timeout``.
+    """
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
+    started = time.perf_counter()
+    process = subprocess.Popen(spec.command, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = Server(spec, process, started, url=spec.base_url)
+    sampler.add(server)
+    found = threading.Event()
+    pattern = re.compile(spec.ready_pattern) if spec.ready_pattern else None
+
+    def on_line(line: str) -> None:
+        if pattern is not None and not found.is_set():
+            match = pattern.search(line)
+            if match:
+                server.url = match.group(1)
+                found.set()
+
+    assert process.stdout is not None
+    threading.Thread(target=_drain, args=(server, process.stdout, on_line), daemon=True).start()
+    deadline = started + spec.start_timeout
+    if pattern is not None:
+        while not found.wait(0.2):
+            if not server.alive or time.perf_counter() > deadline:
+                break
+    session = requests.Session()
+    answered = False
+    while server.url and server.alive and time.perf_counter() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            response = session.post(server.endpoint, data={"query": probe_query},
+                                    headers={"Accept": "application/sparql-results+json"},
+                                    timeout=10)
+            if response.status_code == 200:
+                answered = True
+                break
+        time.sleep(0.2)
+    session.close()
+    if not answered:
+        server.stop()
+        tail = "\n".join(server.log[-30:])
+        raise RuntimeError(f"{spec.label} did not become ready within {spec.start_timeout:g} s "
+                           f"(exit status {process.poll()}):\n{tail}")
+    server.ready_seconds = time.perf_counter() - started
+    server.sample()
+    server.rss_after_load = server.last_rss
+    return server
