@@ -753,3 +753,49 @@ def test_serve_reports_bad_data_without_a_traceback(tmp_path: Path) -> None:
                           cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert f"{bad}:1" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---- the fast lexical check agrees with the parser --------------------------------------------
+
+@pytest.mark.parametrize("query", [
+    "SELECT * WHERE { ?s ?p ?o }",
+    "PREFIX ex: <http://e/#frag> # FROM in a comment\nASK { ?s ex:p 'from' }",
+    'CONSTRUCT WHERE { ?s ?p """a "quoted" # not a comment""" }',
+    "describe <http://e/x>",
+    "SELECT ?x WHERE { ?x <http://e/p> ?y FILTER(?y < 3 && ?y > 1) } ORDER BY ?x LIMIT 2",
+    "SELECT * WHERE { ?s mckg:about ?o . ?o ?p _:b }",
+    "BASE <http://e/> PREFIX : <http://e/> SELECT * WHERE { :a :b ?c }",
+])
+def test_quick_check_agrees_with_the_parser(query: str) -> None:
+    from mckg.namespaces import PREFIXES
+    from mckg.sparql import inspect_query, quick_inspect
+
+    quick = quick_inspect(query, PREFIXES)
+    full = inspect_query(query, prefixes=PREFIXES)
+    assert quick is not None and quick.form == full.form
+    assert full.services == () and not full.dataset_clause
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
+    "SELECT * WHERE { service <http://127.0.0.1:9/> { ?s ?p ?o } }",
+    "SELECT * WHERE { ?a ?b ?c OPTIONAL { SeRvIcE SILENT ?e { ?s ?p ?o } } }",
+    "SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }",
+    "SELECT * FROM <http://127.0.0.1:9/g> WHERE { ?s ?p ?o }",
+    "INSERT DATA { <http://e/a> <http://e/b> <http://e/c> }",
+    "LOAD <http://127.0.0.1:9/data.ttl>",
+    "SELECT * WHERE { ?s undeclared:p ?o }",
+    "SELECT * WHERE { ?s ?p 'a service b' }",  # a false alarm costs only the slow path
+])
+def test_quick_check_defers_whatever_needs_the_parser(query: str) -> None:
+    from mckg.namespaces import PREFIXES
+    from mckg.sparql import quick_inspect
+
+    assert quick_inspect(query, PREFIXES) is None
+
+
+def test_service_is_refused_however_it_is_written(server: ServerProcess) -> None:
+    for query in ("SELECT * WHERE { sErViCe <http://127.0.0.1:9/> { ?s ?p ?o } }",
+                  "SELECT * WHERE { # SERVICE in a comment, then the real one\n"
+                  "  SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"):
+        assert_error(get(server, query), 403, "SERVICE")

@@ -380,17 +380,50 @@ def test_provision_builds_once_then_reuses(tmp_path: Path) -> None:
         store.close()
 
 
-def test_a_half_written_store_is_rebuilt(tmp_path: Path) -> None:
+def test_an_interrupted_load_is_redone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "data.trig"
+    data.write_bytes(EDGE_CASES.read_bytes())
+    more = tmp_path / "more.nt"
+    more.write_text(f'<{EX}x> <{EX}p> "x" .\n', encoding="utf-8")
+    settings = small_settings(tmp_path, data).with_(extra_files=(data, more))
+    calls: list[Path] = []
+    original = OxigraphStore.load_file
+
+    def dies_on_the_second_file(self: OxigraphStore, path: Path, *, graph: str) -> None:
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # as if the process were stopped half-way
+        original(self, path, graph=graph)
+
+    monkeypatch.setattr(OxigraphStore, "load_file", dies_on_the_second_file)
+    with pytest.raises(KeyboardInterrupt):
+        provision(settings, settings.store)
+    monkeypatch.setattr(OxigraphStore, "load_file", original)
+    store, report = provision(settings, settings.store)
+    try:
+        assert report.rebuilt and report.reason == "an interrupted load"
+        user = "https://w3id.org/mckg/graph/user"
+        assert store.counts() == {G1: 16, G2: 3, user: 1}  # nothing loaded twice
+        assert store.triple_count() == 19
+    finally:
+        store.close()
+
+
+def test_a_malformed_file_changes_nothing(tmp_path: Path) -> None:
     data = tmp_path / "data.trig"
     data.write_bytes(EDGE_CASES.read_bytes())
     settings = small_settings(tmp_path, data)
     store, _ = provision(settings, settings.store)
     store.close()
-    with OxigraphStore(tmp_path / "store") as writer:  # as if a load died after removing it
-        writer.write_marker(None)
+    broken = tmp_path / "broken.nt"
+    broken.write_text(f'<{EX}a> <{EX}b> <{EX}c> .\n<{EX}a> <{EX}b> .\n', encoding="utf-8")
+    from mckg.rdfio import DataError
+
+    with pytest.raises(DataError, match=r"broken\.nt:2"):
+        provision(settings.with_(extra_files=(data, broken)), settings.store)
     store, report = provision(settings, settings.store)
     try:
-        assert report.rebuilt and report.reason == "no marker"
+        assert not report.rebuilt  # the old complete load is still there, marker and all
         assert store.counts() == {G1: 16, G2: 3}
     finally:
         store.close()

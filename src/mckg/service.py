@@ -121,8 +121,11 @@ class QueryService:
         return service
 
     # -- queries -------------------------------------------------------------------------
-    def check(self, text: str) -> QueryInfo:
+    def check(self, text: str, *, thorough: bool = False) -> QueryInfo:
         """Refuse what must not run, before any engine sees it.
+
+        ``thorough`` parses with rdflib even when the engine would report syntax errors
+        itself (for answers that no engine produces, like the query page).
 
         :raise QueryError: 413 too long; 400 malformed (with line and column); 403 an update
             (``LOAD`` included) or ``SERVICE`` to an endpoint not on the allow-list.
@@ -133,7 +136,8 @@ class QueryService:
         if not text.strip():
             raise QueryError("the query is empty")
         return inspect_query(text, service_allowlist=self.settings.service_allowlist,
-                             prefixes=self.prefixes)
+                             prefixes=self.prefixes,
+                             fast=self.store.checks_syntax and not thorough)
 
     @staticmethod
     def outputs(info: QueryInfo) -> tuple[str, ...]:

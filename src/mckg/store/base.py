@@ -18,10 +18,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
 
-from rdflib import Dataset
+from rdflib import Dataset, URIRef
 
 from ..sparql import QueryInfo
 from .results import NativeResult
@@ -83,6 +84,9 @@ class Store(ABC):
     #: Whether queries should run in killable worker processes (local engines cannot be
     #: interrupted in-process; a remote endpoint is stopped by closing the connection).
     needs_workers: ClassVar[bool] = True
+    #: Whether the engine reports syntax errors itself, with line and column — then the
+    #: service may skip rdflib's slow parse for plain queries (:func:`mckg.sparql.quick_inspect`).
+    checks_syntax: ClassVar[bool] = True
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
@@ -125,6 +129,47 @@ class Store(ABC):
         data = dataset.serialize(format="nquads", encoding="utf-8")
         self.load_nquads(data if isinstance(data, bytes) else data.encode("utf-8"),
                          replace=replace)
+
+    def file_graphs(self, path: Path, *, graph: str) -> set[str]:
+        """Check that ``path`` parses and return the graphs :meth:`load_file` would fill.
+
+        Called before anything changes, so a malformed file leaves the store as it was.
+
+        :raise DataError: the file is missing or malformed.
+        """
+        from ..rdfio import format_for_path, read_file
+
+        fmt = format_for_path(path)
+        if not fmt.quads:
+            read_file(path, fmt=fmt)
+            return {graph}
+        parsed = read_file(path, into=Dataset(), fmt=fmt)
+        assert isinstance(parsed, Dataset)
+        return {graph if g.identifier == parsed.default_graph.identifier else str(g.identifier)
+                for g in parsed.graphs() if len(g)}
+
+    def load_file(self, path: Path, *, graph: str) -> None:
+        """Load an RDF file: triples into ``graph``, quads (TriG, N-Quads) into their graphs.
+
+        Parsed safely by :mod:`mckg.rdfio` (no fetching, file:line errors); stores with a
+        faster native path override this.
+
+        :raise DataError: the file is missing or malformed.
+        """
+        from ..rdfio import format_for_path, read_file
+
+        fmt = format_for_path(path)
+        dataset = Dataset()
+        if fmt.quads:
+            read_file(path, into=dataset, fmt=fmt)
+            default = dataset.default_graph
+            if len(default):
+                target = dataset.graph(URIRef(graph))
+                target.addN((s, p, o, target) for s, p, o in default)
+                dataset.remove_graph(default)
+        else:
+            read_file(path, into=dataset.graph(URIRef(graph)), fmt=fmt)
+        self.load_dataset(dataset)
 
     @abstractmethod
     def clear(self) -> None:

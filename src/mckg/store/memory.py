@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
+from pyparsing import ParseException
 from rdflib import BNode, Dataset, Literal, URIRef, Variable
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.sparql.algebra import translateQuery
@@ -133,6 +134,9 @@ class MemoryStore(Store):
                     + [CompValue("DatasetClause", named=URIRef(g)) for g in dataset.named_graphs]
                 )
             result = SPARQLResult(evalQuery(self.dataset, query, {}, None))
+        except ParseException as exc:
+            raise QueryError(f"SPARQL syntax error: {exc.msg}", line=exc.lineno,
+                             column=exc.col) from None
         except QueryError:
             raise
         except Exception as exc:  # rdflib raises many kinds during evaluation

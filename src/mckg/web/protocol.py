@@ -160,6 +160,7 @@ def sparql() -> Response:
     info = svc.check(text)
     chosen = _negotiate(params, svc.outputs(info))
     if chosen == negotiation.HTML:
+        svc.check(text, thorough=True)  # no engine runs: a malformed query is a 400 here
         return _page(text)
     answer = svc.run(text, info, chosen, _dataset(params))
     response = Response(answer.body, 200, content_type=_content_type(answer.media_type))
