@@ -799,3 +799,17 @@ def test_service_is_refused_however_it_is_written(server: ServerProcess) -> None
                   "SELECT * WHERE { # SERVICE in a comment, then the real one\n"
                   "  SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"):
         assert_error(get(server, query), 403, "SERVICE")
+
+
+def test_requests_of_other_real_clients(server: ServerProcess) -> None:
+    """Jena POSTs with ``Upgrade: h2c``; some clients put parameters on Accept ranges."""
+    jena = requests.post(server.sparql, data={"query": NAMES}, timeout=TIMEOUT, headers={
+        "Upgrade": "h2c", "HTTP2-Settings": "AAMAAABkAAQAoAAAAAIAAAAA",
+        "Connection": "Upgrade, HTTP2-Settings",
+        "Accept": "application/sparql-results+json, application/sparql-results+xml;q=0.9"})
+    assert [b["name"]["value"] for b in bindings(jena)] == ["Alice", "Alicia"]
+    accept = "application/sparql-results+xml; charset=utf-8; q=0.8, text/csv; q=0.2"
+    with_params = get(server, NAMES, headers={"Accept": accept})
+    assert with_params.headers["Content-Type"].startswith(SRX)
+    head = requests.head(server.sparql, params={"query": NAMES}, timeout=TIMEOUT)
+    assert head.status_code == 200 and head.headers["Content-Type"].startswith(SRJ)
