@@ -442,3 +442,21 @@ def test_literal_amount_in_document(ld):
     g = parse(get(ld, "/doc/amount/plan-microcreds-budget.ttl"), "text/turtle")
     amount = g.value(URIRef(BASE + "id/amount/plan-microcreds-budget"), URIRef(BASE + "def#amount"))
     assert isinstance(amount, Literal) and amount.toPython() == Decimal("50000000")
+
+
+def test_export_writes_the_dumps_and_their_description(tmp_path):
+    from click.testing import CliRunner
+
+    from mckg.cli import main
+
+    result = CliRunner().invoke(main, ["export", "--dumps", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"mckg.ttl", "mckg.jsonld", "mckg.trig", "dataset.ttl", "dumps.json"} <= names
+    assert any(n.endswith(".nt.gz") for n in names)
+    description = Graph().parse(tmp_path / "dataset.ttl")
+    assert all(r.conforms for r in check(description))
+    sizes = {str(u).rsplit("/", 1)[1]: int(description.value(d, DCAT.byteSize))
+             for d in description.subjects(RDF.type, DCAT.Distribution)
+             for u in description.objects(d, DCAT.downloadURL)}
+    assert sizes == {n: (tmp_path / n).stat().st_size for n in sizes}

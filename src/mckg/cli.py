@@ -125,12 +125,28 @@ build_cmd.name = "build"
               help="Export only these layers (repeatable).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of stdout.")
+@click.option("--dumps", "dumps_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the published dumps (Turtle, N-Triples, JSON-LD, TriG; gzip where "
+              "large) and their DCAT + VoID description (dataset.ttl) into this folder.")
 @click.pass_obj
 def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
-           output: Path | None) -> None:
+           output: Path | None, dumps_dir: Path | None) -> None:
     """Serialize the graph as Turtle, JSON-LD, N-Triples, TriG, N-Quads or RDF/XML."""
     from .export import export_bytes
 
+    if dumps_dir is not None:
+        from .linked.site import LinkedData
+
+        site = LinkedData.for_graph(state.graph(reasoning=True), state.settings,
+                                    dumps_dir=dumps_dir)
+        for dump in site.dumps():
+            click.echo(f"wrote {dumps_dir / dump.name} ({dump.size:,} bytes, "
+                       f"{dump.triples:,} triples)", err=True)
+        description = site.description()
+        (dumps_dir / "dataset.ttl").write_bytes(description.serialize(format="turtle",
+                                                                      encoding="utf-8"))
+        click.echo(f"wrote {dumps_dir / 'dataset.ttl'} (DCAT + VoID)", err=True)
+        return
     fmt = format_by_name(fmt_name)
     kg = state.graph(reasoning=inferred or "inferred" in layers)
     data = export_bytes(kg, fmt, inferred=inferred, layers=list(layers) or None)
