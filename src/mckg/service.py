@@ -23,7 +23,7 @@ from .description import dataset_iri
 from .namespaces import rebase_prefixes
 from .rdfio import project_context
 from .sparql import QueryError, QueryInfo, inspect_query
-from .store import Store, default_serve_store, outputs_for, serialize_result
+from .store import Store, outputs_for, serialize_result
 from .store.base import QueryDataset
 from .store.provision import ProvisionReport, provision
 from .workers import JobResult, QueryJob, WorkerConfig, WorkerPool, execute_job
@@ -96,7 +96,9 @@ class QueryService:
         :raise StoreError: the store cannot be opened or loaded.
         :raise PoolError: the query workers could not start.
         """
-        url = store_url if store_url is not None else (settings.store or default_serve_store())
+        # Empty means memory for the library (tests, other WSGI servers); ``mckg serve``
+        # resolves its own default, a persistent Oxigraph store (config.Settings.store).
+        url = store_url if store_url is not None else (settings.store or "memory")
         store, report = provision(settings, url)
         config = WorkerConfig(prefixes=rebase_prefixes(settings.base),
                               context=project_context()["@context"])
