@@ -813,3 +813,21 @@ def test_requests_of_other_real_clients(server: ServerProcess) -> None:
     assert with_params.headers["Content-Type"].startswith(SRX)
     head = requests.head(server.sparql, params={"query": NAMES}, timeout=TIMEOUT)
     assert head.status_code == 200 and head.headers["Content-Type"].startswith(SRJ)
+
+
+def test_create_app_mounts_in_process() -> None:
+    """The app factory serves without ``mckg serve`` (Flask's test client here)."""
+    from mckg.config import Settings
+    from mckg.web import create_app
+
+    settings = Settings(include_shipped=False, reasoning=False, extra_files=(EDGE_CASES,),
+                        store="memory", query_workers=1)
+    app = create_app(settings)
+    try:
+        client = app.test_client()
+        answer = client.get("/sparql", query_string={"query": NAMES}, headers={"Accept": "text/csv"})
+        assert answer.status_code == 200
+        assert answer.get_data(as_text=True).splitlines() == ["name", "Alice", "Alicia"]
+        assert client.put("/sparql").status_code == 405
+    finally:
+        app.extensions["mckg.service"].close()
