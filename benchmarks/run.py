@@ -94,10 +94,11 @@ def count_lines(path: Path) -> int:
 # ---- servers -------------------------------------------------------------------------------
 def server_specs(run_dir: Path, files: Sequence[Path], *, timeout: float) -> dict[str, ServerSpec]:
     """How each server is started on ``files``; all state lives under ``run_dir``."""
-    env = {"MCKG_REASONING": "false",  # the shipped export already holds the inferences
-           "XDG_DATA_HOME": str(run_dir / "xdg")}
+    env = {"XDG_DATA_HOME": str(run_dir / "xdg")}
     file_args = [a for f in files for a in ("--file", str(f))]
-    common = ["--no-shipped", "serve", "--port", "0", "--workers", "2",
+    # --no-shipped --no-reasoning: the shipped export already holds the inferences, and every
+    # server must serve exactly the same triples.
+    common = ["--no-shipped", "serve", "--no-reasoning", "--port", "0", "--workers", "2",
               "--query-timeout", f"{timeout:g}"]
     port = free_port()
     floor_loads = [a for f in files for a in ("--load", str(f))]
@@ -135,6 +136,18 @@ def server_record(server: Server | None, spec: ServerSpec, *, skipped: str | Non
     return record
 
 
+def wait_for_quiet(threshold: float, bound: float) -> float:
+    """Wait (at most ``bound`` s) until the 1-minute load average is below ``threshold``.
+
+    The machine may be shared with other jobs; starting in a quiet moment costs little and
+    makes the numbers cleaner. Returns the load average when done.
+    """
+    deadline = time.monotonic() + bound
+    while os.getloadavg()[0] > threshold and time.monotonic() < deadline:
+        time.sleep(min(10.0, max(0.0, deadline - time.monotonic())))
+    return os.getloadavg()[0]
+
+
 # ---- one scale -----------------------------------------------------------------------------
 def latency_record(results: dict[str, dict[str, Latency]]) -> dict[str, Any]:
     """Latencies as JSON: median, p95, samples, errors and the answer size."""
@@ -150,8 +163,8 @@ def policies(scale: str, args: argparse.Namespace) -> dict[str, RepPolicy]:
                         timeout=args.timeout)
     out = {key: default for key in SERVER_ORDER}
     if scale == "1m":
-        out["rdflib-endpoint"] = RepPolicy(min_reps=1, max_reps=3, budget=args.budget,
-                                           timeout=args.peer_timeout_1m)
+        out["rdflib-endpoint"] = RepPolicy(min_reps=1, max_reps=2, budget=args.budget,
+                                           timeout=args.peer_timeout_1m, warmup=False)
         out["mckg-memory"] = out["rdflib-endpoint"]
     return out
 
@@ -176,6 +189,18 @@ def run_scale(scale: str, args: argparse.Namespace, mix: list[Query], cq: list[Q
             "cq": [{"name": q.name, "title": q.title, "form": q.form} for q in cq]}}
     sampler = MemorySampler()
     servers: dict[str, Server] = {}
+    foreign: dict[str, float] = {}
+    result["foreign_cpu"] = foreign
+    mark = sampler.cpu_snapshot()
+
+    def phase_done(name: str) -> None:
+        """Record which share of the machine's CPU other jobs took during the phase."""
+        nonlocal mark
+        now = sampler.cpu_snapshot()
+        elapsed = now[0] - mark[0]
+        foreign[name] = (now[1] - mark[1]) / (elapsed * (os.cpu_count() or 1)) if elapsed else 0.0
+        mark = now
+
     try:
         # Loads one after another, so that no load competes with another for the 2 cores.
         for key in ("oxigraph-floor", "mckg-oxigraph", "mckg-memory", "rdflib-endpoint"):
@@ -194,6 +219,7 @@ def run_scale(scale: str, args: argparse.Namespace, mix: list[Query], cq: list[Q
                 continue
             log(f"{scale}: {key} ready in {servers[key].ready_seconds:.1f} s, "
                 f"{servers[key].rss_after_load / 2**20:.0f} MiB")
+        phase_done("loading")
         order = [k for k in SERVER_ORDER if k in servers]
         rep = policies(scale, args)
         targets = [Target(k, servers[k].endpoint, specs[k].has_query_timeout, rep[k])
@@ -202,6 +228,7 @@ def run_scale(scale: str, args: argparse.Namespace, mix: list[Query], cq: list[Q
             log(f"{scale}: sequential latency, {workload} ({len(queries)} queries)")
             result["latency"][workload] = latency_record(
                 sequential(targets, queries, progress=log))
+            phase_done(f"latency ({workload})")
         for workload, queries in (("mix", mix), ("cq", cq)):
             result["throughput"][workload] = {}
             for target in targets:
@@ -219,6 +246,7 @@ def run_scale(scale: str, args: argparse.Namespace, mix: list[Query], cq: list[Q
                     log(f"{scale}: {workload} {target.key} x{clients}: "
                         f"{measured.per_second:.1f}/s, {measured.errors} errors")
                 result["throughput"][workload][target.key] = runs
+            phase_done(f"throughput ({workload})")
         if args.profile and "mckg-oxigraph" in servers:
             log(f"{scale}: profiling mckg-oxigraph with py-spy under 16 clients")
             result["profile"] = profile_server(servers["mckg-oxigraph"], targets[0], mix,
@@ -226,6 +254,10 @@ def run_scale(scale: str, args: argparse.Namespace, mix: list[Query], cq: list[Q
                                                out_dir=args.work / "profiles", scale=scale)
         for key, server in servers.items():
             result["servers"][key] = server_record(server, specs[key])
+        if "mckg-oxigraph" in servers:
+            result["servers"]["mckg-oxigraph"]["load_method"] = (
+                "`mckg --no-shipped serve --no-reasoning --file …` into an empty store: "
+                "start to first answer")
         if "mckg-oxigraph" in servers:
             # Restart on the same store: it must reopen without rebuilding (issue 4).
             servers["mckg-oxigraph"].stop()
@@ -285,15 +317,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", default=",".join(SERVER_ORDER),
                         help="comma-separated subset of " + ", ".join(SERVER_ORDER))
     parser.add_argument("--min-reps", type=int, default=3)
-    parser.add_argument("--max-reps", type=int, default=15)
-    parser.add_argument("--budget", type=float, default=5.0,
+    parser.add_argument("--max-reps", type=int, default=10)
+    parser.add_argument("--budget", type=float, default=3.0,
                         help="seconds of timed requests per query and server (after min-reps)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
-    parser.add_argument("--peer-timeout-1m", type=float, default=60.0,
+    parser.add_argument("--peer-timeout-1m", type=float, default=30.0,
                         help="seconds per request for rdflib-endpoint at 1M")
-    parser.add_argument("--duration", type=float, default=8.0,
+    parser.add_argument("--duration", type=float, default=5.0,
                         help="seconds per throughput run")
     parser.add_argument("--clients", default="1,4,16", help="concurrent clients per run")
+    parser.add_argument("--quiet-load", type=float, default=1.0,
+                        help="before each scale, wait for the 1-minute load average to drop "
+                        "below this (at most --quiet-wait seconds)")
+    parser.add_argument("--quiet-wait", type=float, default=120.0)
     parser.add_argument("--profile", action="store_true",
                         help="profile mckg-oxigraph with py-spy under 16 clients")
     args = parser.parse_args(argv)
@@ -310,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     results_dir.mkdir(parents=True, exist_ok=True)
     for scale in args.scales:
         log(f"=== scale {scale} ===")
+        if args.quiet_wait > 0:
+            load = wait_for_quiet(args.quiet_load, args.quiet_wait)
+            log(f"load average {load:.2f}")
         result = run_scale(scale, args, mix, cq)
         result["command"] = command
         result["machine"] = machine

@@ -36,6 +36,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _busy_cpu() -> float:
+    """CPU seconds the whole machine has spent not idle since boot."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
 def tree_rss(pid: int) -> int:
     """Resident bytes of process ``pid`` and all its descendants (0 if it is gone)."""
     try:
@@ -124,13 +130,22 @@ class Server:
 
 
 class MemorySampler:
-    """One thread sampling every registered server's RSS until stopped (bounded by ``limit``)."""
+    """One thread sampling every registered server's RSS until stopped (bounded by ``limit``).
+
+    It also keeps account of *foreign* CPU: the machine's busy CPU time minus what the runner
+    and the servers under test used. The benchmark machine may be shared; a number measured
+    while other jobs took half the cores says so in the report instead of passing for clean.
+    """
 
     def __init__(self, limit_seconds: float = 6 * 3600) -> None:
         self.servers: list[Server] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._limit = limit_seconds
+        self._started = time.monotonic()
+        self._foreign = 0.0
+        self._last_busy = _busy_cpu()
+        self._last_own: dict[int, float] = {}
         self._thread = threading.Thread(target=self._run, daemon=True, name="rss-sampler")
         self._thread.start()
 
@@ -139,13 +154,44 @@ class MemorySampler:
         with self._lock:
             self.servers.append(server)
 
+    def cpu_snapshot(self) -> tuple[float, float]:
+        """(seconds since the sampler started, foreign CPU seconds so far): diff two of these."""
+        with self._lock:
+            return time.monotonic() - self._started, self._foreign
+
+    def _account(self, servers: list[Server]) -> None:
+        pids = [os.getpid()]
+        for server in servers:
+            if server.alive:
+                pids.append(server.process.pid)
+        own: dict[int, float] = {}
+        for pid in pids:
+            try:
+                root = psutil.Process(pid)
+                family = [root] if pid == os.getpid() else [root, *root.children(recursive=True)]
+            except psutil.Error:
+                continue
+            for process in family:
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    own[process.pid] = times.user + times.system
+        busy = _busy_cpu()
+        used = sum(total - self._last_own.get(pid, 0.0) for pid, total in own.items())
+        with self._lock:
+            self._foreign += max(0.0, busy - self._last_busy - used)
+        self._last_busy, self._last_own = busy, own
+
     def _run(self) -> None:
         deadline = time.monotonic() + self._limit
+        tick = 0
         while not self._stop.wait(SAMPLE_SECONDS) and time.monotonic() < deadline:
             with self._lock:
                 servers = list(self.servers)
             for server in servers:
                 server.sample()
+            tick += 1
+            if tick % 5 == 0:  # CPU accounting once a second is plenty
+                self._account(servers)
 
     def close(self) -> None:
         """Stop the sampler thread."""
