@@ -6,10 +6,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from rdflib import OWL, RDF, Graph
-from rdflib.namespace import PROV, SH
+from rdflib.namespace import SH, SKOS
+from rdflib.term import Node
 
 from .graphs import KnowledgeGraph
-from .namespaces import MCKG
+from .provenance import FACT_CLASSES, has_provenance, subclasses_of
+from .results import shortener
 
 
 @dataclass
@@ -26,18 +28,14 @@ class GraphStats:
     facts_with_provenance: int = 0
 
 
-def fact_nodes(data: Graph, ontology: Graph) -> set:
+def fact_nodes(data: Graph, ontology: Graph) -> set[Node]:
     """Subjects in ``data`` typed with a fact class (Finding, Conflict, MonetaryAmount …)."""
-    from .provenance import FACT_CLASSES, subclasses_of
-
     classes = subclasses_of(ontology, FACT_CLASSES)
     return {s for cls in classes for s in data.subjects(RDF.type, cls)}
 
 
 def compute(kg: KnowledgeGraph, shapes: Graph | None = None) -> GraphStats:
-    """Compute :class:`GraphStats` for ``kg``."""
-    from .provenance import has_provenance
-
+    """Compute :class:`GraphStats` for ``kg`` (and the node shapes in ``shapes``)."""
     ontology = kg.graph("ontology")
     data = kg.graph("data")
     stats = GraphStats(triples=kg.counts())
@@ -46,15 +44,13 @@ def compute(kg: KnowledgeGraph, shapes: Graph | None = None) -> GraphStats:
         {s for t in (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
          for s in ontology.subjects(RDF.type, t)}
     )
-    from rdflib.namespace import SKOS
-
     stats.concepts = len(set(kg.graph("vocabularies").subjects(RDF.type, SKOS.Concept)))
     if shapes is not None:
         stats.shapes = len(set(shapes.subjects(RDF.type, SH.NodeShape)))
+    shorten = shortener(kg.base)
     for _s, cls in data.subject_objects(RDF.type):
-        stats.instances[kg.dataset.namespace_manager.normalizeUri(cls)] += 1
+        stats.instances[shorten(str(cls))] += 1
     facts = fact_nodes(data, ontology)
     stats.facts = len(facts)
     stats.facts_with_provenance = sum(1 for f in facts if has_provenance(data, f))
-    _ = (MCKG, PROV)
     return stats
