@@ -4,6 +4,14 @@
 ``/sparql``                the SPARQL 1.1 Protocol and the service description (:mod:`.protocol`)
 ``/.well-known/void``      VoID/DCAT description of the dataset (:mod:`.dataset`)
 ``/``                      the query page, with its static files (:mod:`.page`)
+``/id/…``, ``/vocab/…``    303 See Other to the negotiated document ``/doc/…`` (:mod:`.linked_data`)
+``/doc/…``                 resource pages (HTML) and RDF documents, by ``Accept`` or extension
+``/def``                   the ontology: HTML documentation or RDF (hash IRIs resolve here)
+``/graph/<layer>``         one named graph as a document
+``/search``                label search
+``/compare``               the country comparison (``?wave=``; ``/compare.csv``)
+``/downloads``             dumps of the whole dataset and their DCAT description
+``/context.jsonld``        the JSON-LD context every JSON-LD response uses
 =========================  =================================================================
 
 ``create_app(settings)`` builds (or, given a ``service``, reuses) the query service, so tests
