@@ -11,17 +11,15 @@ profile. The tests skip when the browser is missing — unless ``MCKG_REQUIRE_BR
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
 
 import pytest
 import requests
+from browser import chromium as start_chromium
 from ld_support import LdServer, shared_server
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 TIMEOUT = 60
 #: At most this many distinct pages are crawled from the comparison page.
@@ -39,24 +37,9 @@ def ld(request: pytest.FixtureRequest) -> LdServer:
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """Headless Chromium driven by Selenium."""
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        if os.environ.get("MCKG_REQUIRE_BROWSER"):
-            pytest.fail(f"MCKG_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing")
-        pytest.skip("chromium and chromium-driver are not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--window-size=1400,1000",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-ld')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(TIMEOUT)
-    yield driver
-    driver.quit()
+    with start_chromium(tmp_path_factory.mktemp("chromium-ld"), width=1400,
+                        page_load_timeout=TIMEOUT) as driver:
+        yield driver
 
 
 def screenshot(driver: object, name: str) -> None:

@@ -7,22 +7,18 @@ and with networking features off. They skip when the browser is missing — unle
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
+from browser import chromium as start_chromium
 from serving import ServerProcess
 
 from mckg.queries import examples
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 TIMEOUT = 30
 
 
@@ -83,24 +79,8 @@ def test_browsers_asking_sparql_get_the_page_with_their_query(server: ServerProc
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """Headless Chromium driven by Selenium (one per test process)."""
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        if os.environ.get("MCKG_REQUIRE_BROWSER"):
-            pytest.fail(f"MCKG_REQUIRE_BROWSER is set but {CHROMIUM} or {CHROMEDRIVER} is missing")
-        pytest.skip("chromium and chromium-driver are not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--window-size=1280,1000",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(TIMEOUT)
-    yield driver
-    driver.quit()
+    with start_chromium(tmp_path_factory.mktemp("chromium"), page_load_timeout=TIMEOUT) as driver:
+        yield driver
 
 
 def _wait(driver: object, condition: object, timeout: float = TIMEOUT) -> object:
