@@ -187,6 +187,9 @@ class Target:
     endpoint: str
     has_query_timeout: bool
     policy: RepPolicy
+    #: Restarts the server and returns its new endpoint: for a server without a time limit,
+    #: after a client-side timeout, when waiting for the abandoned query could take minutes.
+    restart: Callable[[], str] | None = None
 
 
 def sequential(targets: Sequence[Target], queries: Sequence[Query],
@@ -218,6 +221,8 @@ def sequential(targets: Sequence[Target], queries: Sequence[Query],
                 else:
                     record.errors.append(f"warm-up: {warm.error}")
                     _recover(target, warm)
+                    sessions[target.key].close()  # no pooled connection to a restarted server
+                    sessions[target.key] = requests.Session()
             max_reps = max((t.policy.max_reps for t in active), default=0)
             for rep in range(max_reps):
                 for target in list(active):
@@ -237,6 +242,8 @@ def sequential(targets: Sequence[Target], queries: Sequence[Query],
                         record.errors.append(outcome.error or "error")
                         active.remove(target)
                         _recover(target, outcome)
+                        sessions[target.key].close()
+                        sessions[target.key] = requests.Session()
             summary = ", ".join(
                 f"{t.key} {_ms(results[t.key][query.name].median)}" for t in targets)
             progress(f"  {query.name}: {summary}")
@@ -247,7 +254,12 @@ def sequential(targets: Sequence[Target], queries: Sequence[Query],
 
 
 def _recover(target: Target, outcome: Outcome) -> None:
-    if outcome.error == "timeout" and not target.has_query_timeout:
+    """After a client-side timeout, make sure the server is free for the next measurement."""
+    if outcome.error != "timeout" or target.has_query_timeout:
+        return
+    if target.restart is not None:
+        target.endpoint = target.restart()
+    else:
         wait_responsive(target.endpoint, bound=max(60.0, 5 * target.policy.timeout))
 
 
