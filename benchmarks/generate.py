@@ -665,11 +665,11 @@ def _programmes(state: _State, count: int) -> Iterator[Triple]:
         state.programmes.append((programme, jurisdiction))
 
 
-def _definitions(state: _State, count: int) -> Iterator[Triple]:
+def _definitions(state: _State, count: int, start: int = 0) -> Iterator[Triple]:
     rng = state.rng
     terms = ("micro-credential", "micro-qualification", "short learning programme",
              "university micro-credential", "digital badge")
-    for n in range(count):
+    for n in range(start, start + count):
         jurisdiction = rng.choice(state.jurisdictions)
         definition = f"{ID}definition/synthetic-{n + 1:05d}"
         s = iri(definition)
@@ -716,6 +716,16 @@ def triples(size: int, seed: int = DEFAULT_SEED) -> Iterator[Triple]:
             emitted += 1
             if emitted == size:
                 return
+    # The plan's averages can fall short: top up with more definitions (at least 7 triples
+    # each, so this loop ends well within ``size`` rounds).
+    extra = plan.definitions
+    for _ in range(size):
+        for triple in _definitions(state, 16, start=extra):
+            yield triple
+            emitted += 1
+            if emitted == size:
+                return
+        extra += 16
 
 
 def lines(size: int, seed: int = DEFAULT_SEED) -> Iterator[str]:

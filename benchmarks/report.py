@@ -221,7 +221,7 @@ def _throughput_table(result: dict[str, Any], workload: str) -> list[str]:
     servers = _servers(result)
     runs = result.get("throughput", {}).get(workload, {})
     clients = sorted({int(c) for s in runs.values() for c in s})
-    header = ["clients", *(f"{SHORT[s]} req/s" for s in servers)]
+    header = ["clients", *(f"{SHORT[s]} req/s (CPU ms/req)" for s in servers)]
     if OURS in servers and FLOOR in servers:
         header.append("mckg ÷ floor")
     if OURS in servers and PEER in servers:
@@ -236,6 +236,8 @@ def _throughput_table(result: dict[str, Any], workload: str) -> list[str]:
                 continue
             value = run.get("per_second")
             cell = "—" if value is None else f"{value:.1f}"
+            if run.get("cpu_ms_per_request"):
+                cell += f" ({run['cpu_ms_per_request']:.0f})"
             if run.get("errors"):
                 kinds = ", ".join(f"{k} ×{v}" for k, v in run.get("error_kinds", {}).items())
                 cell += f" ({run['errors']} errors: {kinds})"
@@ -322,7 +324,7 @@ def scale_section(result: dict[str, Any]) -> list[str]:
         if server is None:
             continue
         if server.get("skipped"):
-            rows.append([SHORT[key], "—", "—", "—", server["skipped"]])
+            rows.append([SHORT[key], "—", "—", "—", "—", server["skipped"]])
             continue
         notes = []
         if server.get("reopen_seconds") is not None:
@@ -334,11 +336,11 @@ def scale_section(result: dict[str, Any]) -> list[str]:
             notes.append(f"restarted {server['restarts']}× after client-side timeouts "
                          "(it has no time limit of its own)")
         rows.append([SHORT[key], _s(server.get("ready_seconds")),
-                     _mib(server.get("rss_after_load")), _mib(server.get("peak_rss")),
-                     "; ".join(notes)])
+                     _mib(server.get("rss_after_load")), _mib(server.get("load_peak_rss")),
+                     _mib(server.get("peak_rss")), "; ".join(notes)])
     out += ["#### Servers", ""]
     out += _table(["server", "start to first answer (load included)", "RSS when ready",
-                   "peak RSS", "notes"], rows, "lrrrl")
+                   "peak RSS while loading", "peak RSS over the run", "notes"], rows, "lrrrrl")
     for workload, title in (("mix", "Research mix"), ("cq", "Competency queries")):
         if workload not in result.get("latency", {}):
             continue
@@ -347,7 +349,8 @@ def scale_section(result: dict[str, Any]) -> list[str]:
         out += ["", "Geometric means of per-query median ratios (queries answered by both):", ""]
         out += _ratio_summary(result, workload)
         if workload in result.get("throughput", {}):
-            out += ["", f"#### {title}: throughput (closed loop, {_duration(result)} per run)", ""]
+            out += ["", f"#### {title}: throughput (closed loop, {_duration(result)} per cell; in "
+                    "brackets the server's CPU time per answered request)", ""]
             out += _throughput_table(result, workload)
     out += ["", "#### Answers", "", *_answers(result)]
     out += _profile(result)
@@ -365,7 +368,7 @@ def _duration(result: dict[str, Any]) -> str:
         for runs in per_server.values():
             for run in runs.values():
                 if run.get("seconds"):
-                    return f"about {run['seconds']:.0f} s"
+                    return f"about {run['seconds']:.0f} s in all"
     return "fixed duration"
 
 

@@ -40,7 +40,7 @@ from . import generate
 from .client import Latency, Query, RepPolicy, Target, load_queries, sequential, throughput
 from .profile import profile_server
 from .report import write_report
-from .servers import MemorySampler, Server, ServerSpec, free_port, start
+from .servers import MemorySampler, Server, ServerSpec, free_port, start, tree_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
@@ -132,7 +132,8 @@ def server_record(server: Server | None, spec: ServerSpec, *, skipped: str | Non
     record: dict[str, Any] = {"label": spec.label, "skipped": skipped}
     if server is not None:
         record.update(ready_seconds=server.ready_seconds, rss_after_load=server.rss_after_load,
-                      peak_rss=server.peak_rss, command=shlex.join(spec.command))
+                      load_peak_rss=server.load_peak_rss, peak_rss=server.peak_rss,
+                      command=shlex.join(spec.command))
         loaded = [line for line in server.log if "loaded" in line.lower()][-1:]
         record["load_log"] = loaded[0][-200:] if loaded else None
     return record
@@ -157,6 +158,48 @@ def latency_record(results: dict[str, dict[str, Latency]]) -> dict[str, Any]:
                          "errors": r.errors[:5], "answer": r.answer}
                   for name, r in per_query.items()}
             for key, per_query in results.items()}
+
+
+def measure_throughput(scale: str, workload: str, queries: Sequence[Query],
+                       targets: Sequence[Target], servers: dict[str, Server],
+                       clients: Sequence[int], *, rounds: int, duration: float
+                       ) -> dict[str, dict[str, Any]]:
+    """Closed-loop runs of every client count on every server, in ``rounds`` rounds.
+
+    Each round visits the servers in a rotated order, so that a burst of load from other
+    jobs on a shared machine is spread over all of them; the rounds are summed. Besides
+    requests per second, each run records the server tree's CPU time per completed request,
+    which other jobs on the machine hardly disturb.
+    """
+    totals: dict[str, dict[str, dict[str, Any]]] = {t.key: {} for t in targets}
+    for round_index in range(rounds):
+        order = list(targets[round_index % len(targets):]) + list(
+            targets[:round_index % len(targets)])
+        for n in clients:
+            for target in order:
+                runs = totals[target.key]
+                if scale == "1m" and target.key == "rdflib-endpoint":
+                    runs[str(n)] = {"skipped": PEER_THROUGHPUT_SKIP}
+                    continue
+                server = servers[target.key]
+                cpu_before = tree_cpu(server.process.pid)
+                measured = throughput(target, queries, n, duration=duration,
+                                      timeout=target.policy.timeout)
+                cpu = tree_cpu(server.process.pid) - cpu_before
+                run = runs.setdefault(str(n), {"completed": 0, "errors": 0, "seconds": 0.0,
+                                               "cpu_seconds": 0.0, "error_kinds": {}})
+                run["completed"] += measured.completed
+                run["errors"] += measured.errors
+                run["seconds"] += measured.seconds
+                run["cpu_seconds"] += max(0.0, cpu)
+                for kind, count in measured.error_kinds.items():
+                    run["error_kinds"][kind] = run["error_kinds"].get(kind, 0) + count
+                run["per_second"] = run["completed"] / run["seconds"] if run["seconds"] else 0.0
+                run["cpu_ms_per_request"] = (1000 * run["cpu_seconds"] / run["completed"]
+                                             if run["completed"] else None)
+                log(f"{scale}: {workload} {target.key} x{n} (round {round_index + 1}): "
+                    f"{measured.per_second:.1f}/s, {measured.errors} errors")
+    return totals
 
 
 def policies(scale: str, args: argparse.Namespace) -> dict[str, RepPolicy]:
@@ -250,28 +293,16 @@ def run_scale(scale: str, args: argparse.Namespace, mix: list[Query], cq: list[Q
             result["latency"][workload] = latency_record(
                 sequential(targets, queries, progress=log))
             phase_done(f"latency ({workload})")
+        duration = args.duration * (2.5 if scale == "1m" else 1.0)  # 1M queries take seconds
         for workload, queries in (("mix", mix), ("cq", cq)):
-            result["throughput"][workload] = {}
-            for target in targets:
-                runs: dict[str, Any] = {}
-                for clients in args.clients:
-                    if scale == "1m" and target.key == "rdflib-endpoint":
-                        runs[str(clients)] = {"skipped": PEER_THROUGHPUT_SKIP}
-                        continue
-                    measured = throughput(target, queries, clients, duration=args.duration,
-                                          timeout=rep[target.key].timeout)
-                    runs[str(clients)] = {
-                        "per_second": measured.per_second, "completed": measured.completed,
-                        "errors": measured.errors, "error_kinds": measured.error_kinds,
-                        "seconds": measured.seconds}
-                    log(f"{scale}: {workload} {target.key} x{clients}: "
-                        f"{measured.per_second:.1f}/s, {measured.errors} errors")
-                result["throughput"][workload][target.key] = runs
+            result["throughput"][workload] = measure_throughput(
+                scale, workload, queries, targets, servers, args.clients, rounds=args.rounds,
+                duration=duration)
             phase_done(f"throughput ({workload})")
         if args.profile and "mckg-oxigraph" in servers:
             log(f"{scale}: profiling mckg-oxigraph with py-spy under 16 clients")
             result["profile"] = profile_server(servers["mckg-oxigraph"], targets[0], mix,
-                                               duration=args.duration,
+                                               duration=duration,
                                                out_dir=args.work / "profiles", scale=scale)
         for key, server in servers.items():
             result["servers"][key] = server_record(server, specs[key])
@@ -346,8 +377,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--peer-timeout-1m", type=float, default=30.0,
                         help="seconds per request for rdflib-endpoint at 1M")
-    parser.add_argument("--duration", type=float, default=5.0,
-                        help="seconds per throughput run")
+    parser.add_argument("--duration", type=float, default=4.0,
+                        help="seconds per throughput run and round (2.5× at 1M)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="throughput rounds, servers visited in rotated order")
     parser.add_argument("--clients", default="1,4,16", help="concurrent clients per run")
     parser.add_argument("--quiet-load", type=float, default=1.0,
                         help="before each scale, wait for the 1-minute load average to drop "

@@ -42,6 +42,21 @@ def _busy_cpu() -> float:
     return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its live descendants."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def tree_rss(pid: int) -> int:
     """Resident bytes of process ``pid`` and all its descendants (0 if it is gone)."""
     try:
@@ -89,6 +104,8 @@ class Server:
     ready_seconds: float | None = None
     log: list[str] = field(default_factory=list)
     peak_rss: int = 0
+    #: The peak until the server was ready (loading), as against the peak while serving.
+    load_peak_rss: int = 0
     rss_after_load: int = 0
     last_rss: int = 0
 
@@ -262,4 +279,5 @@ def start(spec: ServerSpec, sampler: MemorySampler, *, probe_query: str = "ASK {
     server.ready_seconds = time.perf_counter() - started
     server.sample()
     server.rss_after_load = server.last_rss
+    server.load_peak_rss = server.peak_rss
     return server
