@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from serving import EDGE_CASES, ServerProcess, start_server
+from stores import fake_endpoint_url, require_virtuoso
 
 from mckg.config import Settings
 from mckg.graphs import KnowledgeGraph, build
+from mckg.store import Store
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +41,35 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
                          "--result-limit", "1000"], workdir=workdir)
     yield proc
     proc.stop()
+
+
+# ---- stores (the shared store suite, loading) -------------------------------------------------
+
+@pytest.fixture
+def endpoint_url() -> Iterator[str]:
+    """A fresh stand-in SPARQL endpoint on a free loopback port (``tests/stores.py``)."""
+    with fake_endpoint_url() as url:
+        yield url
+
+
+@pytest.fixture(params=["memory", "oxigraph", "sparql",
+                        pytest.param("virtuoso", marks=pytest.mark.virtuoso)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty store of each kind (Virtuoso only when ``MCKG_VIRTUOSO_URL`` names one)."""
+    from mckg.store.memory import MemoryStore
+    from mckg.store.oxigraph import OxigraphStore
+    from mckg.store.remote import RemoteStore
+
+    if request.param == "memory":
+        opened: Store = MemoryStore()
+    elif request.param == "oxigraph":
+        opened = OxigraphStore(tmp_path / "store")
+    elif request.param == "sparql":
+        opened = RemoteStore(request.getfixturevalue("endpoint_url"), timeout=10)
+    else:
+        opened = RemoteStore(require_virtuoso(), timeout=30)
+        opened.clear()  # only what mckg loaded: its graphs, the merge and the registry
+    yield opened
+    if request.param == "virtuoso":
+        opened.clear()
+    opened.close()

@@ -2,8 +2,9 @@
 
 ``memory`` (rdflib) and ``oxigraph`` (on disk, in ``tmp_path``) run everything; ``sparql``
 runs the same suite against a small SPARQL 1.1 Query/Update server started in this process
-(pyoxigraph behind WSGI, standing in for Virtuoso or Fuseki, whose integration tests run in
-CI). Expected answers come from the SPARQL 1.1 spec, and every store must give the same ones.
+(pyoxigraph behind WSGI, standing in for Virtuoso or Fuseki), and ``virtuoso`` against the
+real Virtuoso CI starts (``tests/stores.py``; the fixture is in ``conftest.py``). Expected
+answers come from the SPARQL 1.1 spec, and every store must give the same ones.
 """
 
 from __future__ import annotations
@@ -11,18 +12,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
-import pyoxigraph as ox
 import pytest
 from rdflib import Dataset, Graph
 from serving import EDGE_CASES
-from waitress.server import create_server
+from stores import SRJ, VIRTUOSO
 
 from mckg.config import Settings
 from mckg.sparql import QueryError, inspect_query
@@ -32,81 +29,11 @@ from mckg.store.oxigraph import OxigraphStore
 from mckg.store.provision import fingerprint, provision
 from mckg.store.remote import RemoteStore
 
-SRJ = "application/sparql-results+json"
 G1, G2 = "http://example.org/g1", "http://example.org/g2"
 EX = "http://example.org/"
 
 
-# ---- a minimal SPARQL 1.1 endpoint for the sparql+http store --------------------------------
-
-def fake_endpoint(store: ox.Store) -> Callable[..., Any]:
-    """A WSGI SPARQL 1.1 Query/Update endpoint over a pyoxigraph store (queries and updates)."""
-
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        params = parse_qs(environ.get("QUERY_STRING", ""))
-        if environ["REQUEST_METHOD"] == "POST":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length).decode("utf-8")
-            for key, value in parse_qs(body).items():
-                params.setdefault(key, []).extend(value)
-        try:
-            if "update" in params:
-                store.update(params["update"][0])
-                start_response("204 No Content", [])
-                return []
-            kwargs: dict[str, Any] = {}
-            if "default-graph-uri" in params or "named-graph-uri" in params:
-                kwargs["default_graph"] = [ox.NamedNode(g) for g in params.get("default-graph-uri", [])]
-                kwargs["named_graphs"] = [ox.NamedNode(g) for g in params.get("named-graph-uri", [])]
-            answer = store.query(params["query"][0], **kwargs)
-        except SyntaxError as exc:
-            start_response("400 Bad Request", [("Content-Type", "text/plain")])
-            return [str(exc).encode()]
-        if isinstance(answer, ox.QueryTriples):
-            start_response("200 OK", [("Content-Type", "application/n-triples")])
-            return [answer.serialize(format=ox.RdfFormat.N_TRIPLES) or b""]
-        start_response("200 OK", [("Content-Type", SRJ)])
-        return [answer.serialize(format=ox.QueryResultsFormat.JSON) or b""]
-
-    return app
-
-
-@pytest.fixture
-def endpoint_url() -> Iterator[str]:
-    """A fresh fake SPARQL endpoint on a free loopback port."""
-    server = create_server(fake_endpoint(ox.Store()), host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}/sparql"  # type: ignore[union-attr]
-    server.close()
-    thread.join(5)
-
-
-# ---- the shared suite ----------------------------------------------------------------------
-
-VIRTUOSO = os.environ.get("MCKG_VIRTUOSO_URL")  # e.g. http://127.0.0.1:8890/sparql
-
-
-@pytest.fixture(params=["memory", "oxigraph", "sparql",
-                        pytest.param("virtuoso", marks=pytest.mark.virtuoso)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """An empty store of each kind (Virtuoso only when ``MCKG_VIRTUOSO_URL`` names one)."""
-    if request.param == "memory":
-        opened: Store = MemoryStore()
-    elif request.param == "oxigraph":
-        opened = OxigraphStore(tmp_path / "store")
-    elif request.param == "sparql":
-        opened = RemoteStore(request.getfixturevalue("endpoint_url"), timeout=10)
-    else:
-        if not VIRTUOSO:
-            pytest.skip("MCKG_VIRTUOSO_URL is not set")
-        opened = RemoteStore(VIRTUOSO, timeout=30)
-        opened.clear()  # only what mckg loaded: its graphs, the merge and the registry
-    yield opened
-    if request.param == "virtuoso":
-        opened.clear()
-    opened.close()
-
+# ---- the shared suite (the ``store`` fixture is in conftest.py) ----------------------------
 
 def deviates(store: Store, reason: str) -> None:
     """Mark a spec deviation of the real remote server (not of mckg) as an expected failure."""

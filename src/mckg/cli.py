@@ -217,6 +217,74 @@ def stats(state: State, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--store", "store_url", default=None,
+              help="memory, oxigraph:PATH or sparql+http(s)://… (default: the store setting, "
+              "else the persistent Oxigraph store mckg serve uses).")
+@click.option("--graph", default=None,
+              help="Named graph for the triples (default: {base}graph/loaded); TriG and "
+              "N-Quads keep their own graphs.")
+@click.option("--batch", type=click.IntRange(min=1), default=None,
+              help="Statements per batch: memory is bounded by one batch (default 50000).")
+@click.pass_obj
+def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: str | None,
+         batch: int | None) -> None:
+    """Stream large RDF files into a store, in one transaction, and report triples/s.
+
+    N-Triples, N-Quads, Turtle and TriG (gzip too) are streamed; JSON-LD and RDF/XML are
+    parsed whole. Either every file is loaded or, if one is malformed or the load is
+    interrupted, none: the store stays as it was. A server reading the same Oxigraph store
+    must be stopped first; it serves the new data from its next start, without rebuilding.
+    """
+    import time
+
+    from .graphs import LAYERS, graph_iri
+    from .store import StoreError, default_serve_store, open_store
+    from .store.loading import DEFAULT_BATCH, load_files
+
+    settings = state.settings
+    url = store_url or settings.store or default_serve_store()
+    target = graph or f"{settings.base}graph/loaded"
+    reserved = {str(graph_iri(settings.base, layer)) for layer in LAYERS}
+    tty = sys.stderr.isatty()
+    bar = click.progressbar(length=1, label="loading", file=sys.stderr) if tty else None
+    last = [0.0, 0]
+
+    def progress(done: int, total: int, triples: int) -> None:
+        if bar is not None:
+            bar.length = max(total, 1)
+            bar.update(done - last[1])
+            last[1] = done
+        elif time.monotonic() - last[0] >= 1.0:  # logs and pipes: a line a second at most
+            last[0] = time.monotonic()
+            share = f" ({100 * done / total:.0f}% of {total:,} bytes)" if total else ""
+            click.echo(f"mckg load: {triples:,} triples{share}", err=True)
+
+    try:
+        with open_store(url, update_url=settings.update_url or None,
+                        timeout=max(settings.query_timeout, 300.0)) as store:
+            try:
+                report = load_files(store, list(files), graph=target,
+                                    batch=batch or DEFAULT_BATCH, progress=progress,
+                                    reserved=reserved.__contains__)
+            finally:
+                if bar is not None:
+                    bar.render_finish()
+            total = store.triple_count()
+    except DataError as exc:
+        fail(str(exc))
+    except StoreError as exc:
+        fail(exc.message)
+    graphs = ", ".join(f"<{g}> {n:,}" for g, n in sorted(report.graphs.items()))
+    click.echo(f"loaded {report.triples:,} triples from {len(report.files)} file(s) into "
+               f"{store.url} in {report.seconds:.1f} s ({report.rate:,.0f} triples/s); "
+               f"{graphs}; the store now holds {total:,} triples")
+    if store.kind == "memory":
+        click.echo("note: a memory store lives only as long as this command; use "
+                   "--store oxigraph:PATH to keep the data", err=True)
+
+
+@main.command()
 @click.option("--write", "target", type=click.Path(dir_okay=False, path_type=Path),
               help="Rewrite the diagram block in this Markdown file (e.g. docs/model.md).")
 def diagram(target: Path | None) -> None:

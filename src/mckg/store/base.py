@@ -16,16 +16,22 @@ change when a deployment grows (issue 4):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rdflib import Dataset, URIRef
 
 from ..sparql import QueryInfo
 from .results import NativeResult
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
+
+#: Returns the entry a load adds to the marker's ``loads`` (called once every batch is read).
+LoadRecord = Callable[[], dict[str, Any]]
 
 
 class StoreError(Exception):
@@ -170,6 +176,40 @@ class Store(ABC):
         else:
             read_file(path, into=dataset.graph(URIRef(graph)), fmt=fmt)
         self.load_dataset(dataset)
+
+    def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,
+                     record: LoadRecord | None = None) -> None:
+        """Add every quad of every batch in **one transaction**: all of them, or none.
+
+        Quads are in named graphs; the store keeps its merged default graph in step. If
+        iterating ``batches`` raises (a malformed line half-way through a file), or the
+        process dies, the store is left exactly as it was. ``record()`` is appended to the
+        marker's ``loads`` together with the data (:func:`mckg.store.loading.with_load`).
+
+        This default stages everything in an rdflib dataset first (memory grows with the
+        load: right for the memory store, which holds it all anyway); persistent stores
+        override it with something that keeps memory bounded by one batch.
+
+        :raise StoreError: the store refused the data.
+        """
+        from .loading import with_load
+        from .memory import from_oxigraph
+
+        if self.read_only:
+            raise StoreError("this store handle is read-only", status=403)
+        staged = Dataset()
+        contexts: dict[str, Any] = {}
+        for batch in batches:
+            for quad in batch:
+                name = str(quad.graph_name.value)  # type: ignore[union-attr]
+                context = contexts.get(name)
+                if context is None:
+                    context = contexts[name] = staged.graph(URIRef(name))
+                context.add((from_oxigraph(quad.subject), from_oxigraph(quad.predicate),
+                             from_oxigraph(quad.object)))
+        self.load_dataset(staged)
+        if record is not None:
+            self.write_marker(with_load(self.read_marker(), record()))
 
     @abstractmethod
     def clear(self) -> None:

@@ -58,6 +58,23 @@ def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     raise ValueError(f"not an RDF term: {term!r}")
 
 
+def from_oxigraph(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Node:
+    """Convert one pyoxigraph term to rdflib (blank node labels kept).
+
+    :raise ValueError: the term is not an IRI, blank node or literal (RDF-star triples).
+    """
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        return Literal(term.value, datatype=None if datatype == _XSD_STRING else URIRef(datatype))
+    raise ValueError(f"not an RDF term: {term!r}")
+
+
 def _json_term(term: Node) -> dict[str, str]:
     """One term in the SPARQL 1.1 Query Results JSON format."""
     if isinstance(term, URIRef):

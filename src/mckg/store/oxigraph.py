@@ -19,21 +19,38 @@ so a crash in between is seen as "not loaded" at the next start.
 **Concurrency.** RocksDB allows one writer, and a read-only handle must not see a writer
 (reopening read-write rewrites files under readers). An advisory ``flock`` on a lock file
 enforces that: writers take it exclusively, serving processes share it.
+
+**Atomic bulk loads** (``mckg load``, :meth:`OxigraphStore.load_batches`). Oxigraph's own
+transactions hold every change in memory until the commit (2.6 GB and 95 s for a million
+triples with their default-graph copies, measured), and its fast bulk loader is not
+transactional. So a load works on a *copy-on-write checkpoint* of the store: RocksDB's
+checkpoint hard-links the immutable table files into a sibling folder
+(``.NAME.mckg-load-XXXX``, instant, no data copied), the bulk loader fills that copy batch by
+batch (bounded memory), the marker is written into it, and the two folders are exchanged in
+one ``renameat2(RENAME_EXCHANGE)`` system call. Before that call the store is untouched;
+after it, complete. A load that fails or is killed leaves only the sibling folder, which the
+next writer removes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import glob
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import secrets
+import shutil
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import pyoxigraph as ox
 
 from ..sparql import QueryError, QueryInfo
-from .base import QueryDataset, Store, StoreError, StoreSpec, effective_dataset
+from .base import LoadRecord, QueryDataset, Store, StoreError, StoreSpec, effective_dataset
 from .results import NativeResult
 
 try:  # POSIX only; without it the lock is skipped
@@ -43,6 +60,9 @@ except ImportError:  # pragma: no cover - Windows
 
 MARKER_FILE = "mckg-store.json"
 LOCK_FILE = "mckg-store.lock"
+#: Infix of the sibling folders a bulk load stages in (``.NAME.mckg-load-XXXX``).
+STAGING_INFIX = ".mckg-load-"
+_RENAME_EXCHANGE = 2  # linux/fs.h
 
 #: File types loaded by Oxigraph's own streaming parser; others go through rdflib's safe parsing
 #: (JSON-LD contexts and RDF/XML entities need the guards of :mod:`mckg.rdfio`).
@@ -74,6 +94,54 @@ def _syntax_error(exc: SyntaxError) -> QueryError:
     return QueryError(f"SPARQL syntax error: {text}", line=line, column=column)
 
 
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_marker_file(folder: Path, marker: dict[str, Any]) -> None:
+    """Write ``folder/MARKER_FILE`` atomically and durably."""
+    path = folder / MARKER_FILE
+    temp = path.with_suffix(".tmp")
+    with open(temp, "w", encoding="utf-8") as fh:
+        json.dump(marker, fh, indent=2, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(temp, path)
+
+
+def exchange_paths(a: Path, b: Path) -> None:
+    """Swap two folders in one step (Linux ``renameat2`` with ``RENAME_EXCHANGE``).
+
+    Where the kernel or file system cannot (other systems, some network file systems), fall
+    back to two renames: ``b`` is missing for the instant between them, and a crash right
+    there leaves the complete new store at ``a`` and the old one at ``b``'s backup name —
+    :meth:`OxigraphStore._sweep` finishes the swap at the next open for writing.
+
+    :raise OSError: the swap failed and nothing was changed.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = getattr(libc, "renameat2", None)
+        if renameat2 is not None:
+            renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                  ctypes.c_uint]
+            at_cwd = -100
+            if renameat2(at_cwd, os.fsencode(a), at_cwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+                return
+            code = ctypes.get_errno()
+            if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+                raise OSError(code, os.strerror(code), str(b))
+    # a is the new complete folder, b the live one: b -> backup, a -> b, backup -> a.
+    backup = a.with_name(a.name + ".old")
+    os.rename(b, backup)
+    os.rename(a, b)
+    os.rename(backup, a)
+
+
 class OxigraphStore(Store):
     """A pyoxigraph ``Store`` on disk. ``read_only`` handles are what serving processes use."""
 
@@ -93,6 +161,8 @@ class OxigraphStore(Store):
                 self._store: ox.Store | None = ox.Store.read_only(str(self.path))
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
+                if lock:
+                    self._sweep()
                 self._store = ox.Store(str(self.path))
         except OSError as exc:
             self._release_lock()
@@ -123,6 +193,29 @@ class OxigraphStore(Store):
         if self._lock_file is not None:
             self._lock_file.close()  # closing releases the flock
             self._lock_file = None
+
+    def _staging_folders(self) -> list[Path]:
+        pattern = f".{glob.escape(self.path.name)}{STAGING_INFIX}*"
+        return sorted(self.path.parent.glob(pattern))
+
+    def _sweep(self) -> None:
+        """Remove what interrupted loads left beside the store (we hold the writer's lock).
+
+        A staging folder is either an unfinished copy or, after a completed swap, the old
+        store: neither is the live one, so both go. If the two-rename fallback of
+        :func:`exchange_paths` was cut between its renames, the store folder is missing its
+        database: the complete copy is moved back into place first.
+        """
+        for folder in self._staging_folders():
+            if folder.name.endswith(".old") and not (self.path / "CURRENT").exists():
+                ready = folder.with_name(folder.name[: -len(".old")])
+                if (ready / "CURRENT").exists():
+                    shutil.rmtree(self.path, ignore_errors=True)  # empty but for our lock
+                    os.rename(ready, self.path)
+                    self._release_lock()
+                    self._take_lock(exclusive=True)
+        for folder in self._staging_folders():
+            shutil.rmtree(folder, ignore_errors=True)
 
     @property
     def native(self) -> ox.Store:
@@ -229,6 +322,68 @@ class OxigraphStore(Store):
         except OSError as exc:
             raise StoreError(f"load failed: {exc}") from None
 
+    def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,
+                     record: LoadRecord | None = None) -> None:
+        """Bulk-load a checkpoint of the store, then swap it in (see the module docstring).
+
+        Memory stays bounded by one batch; the store changes in one step at the end, or not
+        at all. Needs the writer's lock (no server may be reading: it would keep serving the
+        old folder) and room beside the store folder for the new table files.
+        """
+        from .loading import quads_with_copies, with_load
+
+        if self.read_only or (self._lock_file is None and fcntl is not None):
+            raise StoreError("a bulk load needs the store opened for writing, with its lock",
+                             status=403)
+        self._sweep()
+        staging = self.path.parent / f".{self.path.name}{STAGING_INFIX}{secrets.token_hex(6)}"
+        try:
+            self.native.flush()
+            self.native.backup(str(staging))
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise StoreError(f"cannot make the staging copy {staging}: {exc}") from None
+        lock: IO[bytes] | None = None
+        try:
+            copy: ox.Store | None = ox.Store(str(staging))
+            assert copy is not None
+            for batch in batches:
+                copy.bulk_extend(quads_with_copies(batch))
+            copy.flush()
+            copy = None  # closes the copy's RocksDB (pyoxigraph closes on release)
+            marker = self.read_marker()
+            if record is not None:
+                marker = with_load(marker, record())
+            if marker is not None:
+                _write_marker_file(staging, marker)
+            # Take the copy's lock before it becomes the store, so no other writer slips in
+            # between the swap and this handle reopening.
+            lock = open(staging / LOCK_FILE, "a+b")  # noqa: SIM115 - kept as the store's lock
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _fsync_dir(staging)
+        except BaseException as exc:
+            copy = None
+            if lock is not None:
+                lock.close()
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise StoreError(f"load failed: {exc}") from None
+            raise
+        self._store = None  # close the live database before its folder moves
+        try:
+            exchange_paths(staging, self.path)
+        except OSError as exc:
+            lock.close()
+            shutil.rmtree(staging, ignore_errors=True)
+            self._store = ox.Store(str(self.path))
+            raise StoreError(f"could not swap the loaded copy in: {exc}") from None
+        _fsync_dir(self.path.parent)
+        self._release_lock()  # the old folder's lock; the new one is held already
+        self._lock_file = lock
+        shutil.rmtree(staging, ignore_errors=True)  # the old store
+        self._store = ox.Store(str(self.path))
+
     def file_graphs(self, path: Path, *, graph: str) -> set[str]:
         """Parse ``path`` natively once, keeping nothing but the names of its graphs."""
         import gzip
@@ -243,7 +398,8 @@ class OxigraphStore(Store):
         opener = gzip.open if path.suffix.lower() == ".gz" else open
         try:
             with opener(path, "rb") as fh:
-                for quad in ox.parse(fh, native, base_iri=path.resolve().as_uri()):
+                for quad in ox.parse(cast(IO[bytes], fh), native,
+                                     base_iri=path.resolve().as_uri()):
                     name = quad.graph_name
                     names.add(name.value if isinstance(name, ox.NamedNode) else graph)
         except SyntaxError as exc:
@@ -280,8 +436,8 @@ class OxigraphStore(Store):
             for destination in destinations:
                 opener = gzip.open if path.suffix.lower() == ".gz" else open
                 with opener(path, "rb") as fh:
-                    self.native.bulk_load(fh, native, base_iri=path.resolve().as_uri(),
-                                          to_graph=destination)
+                    self.native.bulk_load(cast(IO[bytes], fh), native,
+                                          base_iri=path.resolve().as_uri(), to_graph=destination)
         except SyntaxError as exc:
             raise DataError(str(path), str(exc).split(" (line")[0], exc.lineno) from None
         except OSError as exc:
@@ -336,17 +492,8 @@ class OxigraphStore(Store):
             if self.read_only:
                 raise StoreError("this store handle is read-only", status=403)
             self.native.flush()
-            temp = path.with_suffix(".tmp")
-            with open(temp, "w", encoding="utf-8") as fh:
-                json.dump(marker, fh, indent=2, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(temp, path)
-        dir_fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            _write_marker_file(self.path, marker)
+        _fsync_dir(self.path)
 
     # -- processes -----------------------------------------------------------------------
     def worker_spec(self) -> StoreSpec:

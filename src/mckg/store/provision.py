@@ -10,6 +10,9 @@ A rebuild first checks that every file parses, then replaces the marker by an *i
 every graph the old marker listed and every graph about to be written, loads, and writes the
 new marker last: a crash at any point leaves either the old complete state or an intent, which
 the next start sees (no fingerprint) and rebuilds, clearing exactly the graphs it names.
+
+Graphs filled by ``mckg load`` (:mod:`mckg.store.loading`) are never named by the marker, so a
+rebuild leaves them alone, and the marker's ``loads`` record is carried over unchanged.
 """
 
 from __future__ import annotations
@@ -104,8 +107,10 @@ def _load(store: Store, settings: Settings, fp: str, old: dict[str, Any] | None)
     # The intent: should this load be interrupted, the next start sees a marker without a
     # fingerprint (so it rebuilds) that names every graph to clear, even a file's own graphs.
     intent = sorted(set((old or {}).get("graphs", {})) | planned)
+    # What ``mckg load`` added lives in graphs of its own, untouched here; its record stays.
+    loads = {"loads": old["loads"]} if old and "loads" in old else {}
     store.write_marker({"format": MARKER_FORMAT, "state": "loading",
-                        "graphs": dict.fromkeys(intent, 0)})
+                        "graphs": dict.fromkeys(intent, 0), **loads})
     store.load_dataset(kg.dataset, replace=intent)
     for path in streamed:
         store.load_file(path, graph=user_graph)
@@ -120,6 +125,7 @@ def _load(store: Store, settings: Settings, fp: str, old: dict[str, Any] | None)
         "graphs": counts,
         "loaded": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": [str(Path(p).resolve()) for p in settings.extra_files],
+        **loads,
     })
     return counts
 
@@ -160,6 +166,7 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
                                           dict(marker.get("graphs", {})), "marker matches")
         reason = ("forced" if force else "no marker" if not marker
                   else "an interrupted load" if marker.get("state") == "loading"
+                  else "not built yet" if "fingerprint" not in marker
                   else "data or settings changed")
         if store is not None and kind == "oxigraph":
             store.close()

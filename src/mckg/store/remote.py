@@ -18,16 +18,29 @@ server's semantics for their merge (Virtuoso, like Oxigraph 0.5, matches a share
 per graph; Jena merges).
 
 A query here is stopped by the HTTP client: the whole answer must arrive within the timeout.
+
+**Bulk loads** (``mckg load``, :meth:`RemoteStore.load_batches`) go into *staging graphs*
+(``urn:x-mckg:staging:…``, registered in :data:`SYSTEM_GRAPH` so that a killed load's leftovers
+are dropped by the next one) that no mckg query sees; only when every file has been read
+are they added to their real graphs and to the merge with SPARQL ``ADD``, in one update
+request, and dropped. A malformed file therefore changes nothing visible. The publishing
+request is atomic where the server runs an update request as one transaction (Fuseki/TDB2,
+GraphDB, Oxigraph server); Virtuoso commits operation by operation, so a server failure in the
+middle of that one request could leave part of it applied. Triples with blank nodes are held
+back until the end and sent grouped by blank node (a blank node must not be split across
+requests), so memory grows with the blank-node triples of the load only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import secrets
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +48,7 @@ import pyoxigraph as ox
 import requests
 
 from ..sparql import QueryError, QueryInfo
-from .base import QueryDataset, Store, StoreError, StoreSpec, effective_dataset
+from .base import LoadRecord, QueryDataset, Store, StoreError, StoreSpec, effective_dataset
 from .results import NativeResult
 
 #: Graph holding the RDF merge of all loaded graphs: the default graph of queries.
@@ -45,6 +58,9 @@ SYSTEM_GRAPH = "urn:x-mckg:graph:system"
 _MARKER_S = "urn:x-mckg:store"
 _MARKER_P = "urn:x-mckg:marker"
 _GRAPH_P = "urn:x-mckg:loadedGraph"
+_STAGING_P = "urn:x-mckg:stagingGraph"
+#: Prefix of the staging graphs of bulk loads.
+STAGING_PREFIX = "urn:x-mckg:staging:"
 _RESERVED = (UNION_GRAPH, SYSTEM_GRAPH)
 
 _RESULTS_ACCEPT = "application/sparql-results+json"
@@ -288,12 +304,73 @@ class RemoteStore(Store):
             self._insert_chunks(quads, UNION_GRAPH)
         self._graphs = None
 
+    def _staging_graphs(self) -> list[str]:
+        rows = self._select(f"SELECT ?g WHERE {{ GRAPH <{SYSTEM_GRAPH}> "
+                            f"{{ <{_MARKER_S}> <{_STAGING_P}> ?g }} }}")
+        return sorted({r["g"]["value"] for r in rows if "g" in r})
+
+    def _drop_staging(self, graphs: Iterable[str]) -> None:
+        for graph in graphs:
+            self.update(f"DROP SILENT GRAPH <{graph}> ; DELETE DATA {{ GRAPH <{SYSTEM_GRAPH}> "
+                        f"{{ <{_MARKER_S}> <{_STAGING_P}> <{graph}> }} }}")
+
+    def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,
+                     record: LoadRecord | None = None) -> None:
+        """Stage every batch in hidden graphs, then publish them at once (module docstring)."""
+        from .loading import with_load
+
+        if self.read_only:
+            raise StoreError("this store handle is read-only", status=403)
+        self._drop_staging(self._staging_graphs())  # what killed loads left behind
+        token = secrets.token_hex(8)
+        staging: dict[str, str] = {}
+        held: dict[str, list[ox.Quad]] = defaultdict(list)  # quads with blank nodes
+
+        def stage(graph: str) -> str:
+            if graph not in staging:
+                name = f"{STAGING_PREFIX}{token}:{len(staging)}"
+                self.update(f"INSERT DATA {{ GRAPH <{SYSTEM_GRAPH}> "
+                            f"{{ <{_MARKER_S}> <{_STAGING_P}> <{name}> }} }}")
+                staging[_check_iri(graph)] = name
+            return staging[graph]
+
+        try:
+            for batch in batches:
+                plain: dict[str, list[ox.Quad]] = defaultdict(list)
+                for quad in batch:
+                    graph = str(quad.graph_name.value)  # type: ignore[union-attr]
+                    if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode):
+                        held[graph].append(quad)
+                    else:
+                        plain[graph].append(quad)
+                for graph, quads in plain.items():
+                    name = stage(graph)
+                    for start in range(0, len(quads), CHUNK):
+                        self._insert(quads[start:start + CHUNK], name)
+            for graph, quads in held.items():
+                self._insert_chunks(quads, stage(graph))
+            if staging:
+                registry = " ".join(f"<{_MARKER_S}> <{_GRAPH_P}> <{g}> ." for g in staging)
+                self.update(" ;\n".join(
+                    [f"ADD SILENT <{name}> TO <{graph}> ; ADD SILENT <{name}> TO <{UNION_GRAPH}>"
+                     for graph, name in staging.items()]
+                    + [f"INSERT DATA {{ GRAPH <{SYSTEM_GRAPH}> {{ {registry} }} }}"]))
+        except BaseException:
+            with contextlib.suppress(StoreError):
+                self._drop_staging(staging.values())
+            raise
+        finally:
+            self._graphs = None
+        self._drop_staging(staging.values())
+        if record is not None:
+            self.write_marker(with_load(self.read_marker(), record()))
+
     def clear(self) -> None:
         """Drop the loaded graphs, the merge, the registry and the marker.
 
         Graphs that mckg did not load are left alone.
         """
-        for graph in [*self.loaded_graphs(), UNION_GRAPH, SYSTEM_GRAPH]:
+        for graph in [*self.loaded_graphs(), *self._staging_graphs(), UNION_GRAPH, SYSTEM_GRAPH]:
             self.update(f"DROP SILENT GRAPH <{graph}>")
         self._graphs = None
 

@@ -1,0 +1,295 @@
+"""Streaming large RDF files into a store (``mckg load``): batches, one transaction, a report.
+
+Users join the policy graph with ESCO and their own data: millions of triples that rdflib
+would take minutes and gigabytes to parse. So files are read by Oxigraph's streaming parsers
+(N-Triples, N-Quads, Turtle, TriG; gzip too) and handed to the store in batches of
+``batch`` statements, so memory is bounded by the batch, not the file. JSON-LD and RDF/XML
+go through :mod:`mckg.rdfio` instead (its guards against remote contexts and XML entities
+matter more than streaming for formats nobody ships millions of triples in).
+
+**One transaction per load.** Every file of one ``mckg load`` goes in together or not at all:
+a malformed line half-way through the last file, an interrupted process or a full disk leaves
+the store exactly as it was. How each store keeps that promise is its own business
+(:meth:`mckg.store.base.Store.load_batches`): the memory store stages the quads, the Oxigraph
+store loads a copy-on-write checkpoint of itself and swaps it in atomically, a SPARQL endpoint
+receives the data into staging graphs that are added to the real ones at the end.
+
+Triples go into ``graph``; quads of TriG and N-Quads files keep their own graphs. Blank nodes
+are renamed per file (two files' ``_:b1`` are different nodes, as RDF says). The graphs that
+provisioning rebuilds (``{base}graph/…``) and mckg's own bookkeeping graphs (``urn:x-mckg:…``)
+are refused: data loaded there would vanish at the next rebuild.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from ..rdfio import DataError, RdfFormat, format_for_path
+from .base import Store, StoreError
+
+#: Statements per batch: about 200 MB resident on Oxigraph (its bulk loader holds a batch
+#: with its indexes in memory; 1M-statement batches take 1.7 GB), and the fastest size measured.
+DEFAULT_BATCH = 50_000
+#: Loads remembered in the store's marker (under ``loads``; provisioning owns the other keys).
+MAX_LOADS = 100
+#: Graph IRIs under this prefix are mckg's own (the remote store's merge, registry, staging).
+INTERNAL_PREFIX = "urn:x-mckg:"
+
+_NATIVE_FORMATS = {"nt": ox.RdfFormat.N_TRIPLES, "turtle": ox.RdfFormat.TURTLE,
+                   "nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}
+_OX_ERROR = re.compile(r"^Parser error (?:at|between) line \d+ column (\d+)"
+                       r"(?: and line \d+ column \d+)?: ")
+
+
+@dataclass
+class LoadReport:
+    """What one load added: statements read per graph, and how long it took."""
+
+    files: tuple[str, ...]
+    graph: str
+    triples: int = 0
+    seconds: float = 0.0
+    graphs: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        """Statements per second."""
+        return self.triples / self.seconds if self.seconds > 0 else 0.0
+
+    def entry(self) -> dict[str, Any]:
+        """The record kept in the store's marker."""
+        return {"files": list(self.files), "graph": self.graph, "triples": self.triples,
+                "graphs": dict(self.graphs),
+                "loaded": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+#: Called after each batch with (bytes read, bytes in all files, statements read).
+Progress = Callable[[int, int, int], None]
+
+
+def with_load(marker: dict[str, Any] | None, entry: dict[str, Any]) -> dict[str, Any]:
+    """``marker`` with ``entry`` appended to its ``loads`` (the last :data:`MAX_LOADS` kept)."""
+    out = dict(marker or {})
+    out["loads"] = [*out.get("loads", []), entry][-MAX_LOADS:]
+    return out
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary file that reports how many bytes have been read from it (for progress)."""
+
+    def __init__(self, raw: io.BufferedIOBase, on_read: Callable[[int], None]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        if n:
+            self._on_read(n)
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def check_files(paths: Sequence[Path]) -> list[tuple[Path, RdfFormat]]:
+    """Each file with its format, before anything is read: missing files fail first.
+
+    :raise DataError: a file is missing, unreadable or of an unknown type.
+    """
+    checked = []
+    for path in paths:
+        fmt = format_for_path(path)
+        if not path.is_file():
+            raise DataError(str(path), "No such file")
+        checked.append((path, fmt))
+    return checked
+
+
+def _syntax_error(path: Path, exc: SyntaxError) -> DataError:
+    """Oxigraph's ``Parser error at line L column C: …`` as ``path:L: column C: …``."""
+    message = str(exc.args[0]) if exc.args else str(exc)
+    match = _OX_ERROR.match(message)
+    if match:
+        message = f"column {match.group(1)}: {message[match.end():]}"
+    return DataError(str(path), message, exc.lineno)
+
+
+def read_quads(path: Path, fmt: RdfFormat, *, graph: str, counts: dict[str, int],
+               on_read: Callable[[int], None] = lambda n: None) -> Iterator[ox.Quad]:
+    """Every statement of ``path`` as a quad in a named graph (triples in ``graph``).
+
+    Streams the native formats; counts statements per graph into ``counts``.
+
+    :raise DataError: the file is malformed (with its line), not gzip, or unreadable.
+    """
+    target = ox.NamedNode(graph)
+    native = _NATIVE_FORMATS.get(fmt.name)
+    if native is None:
+        yield from _read_with_rdflib(path, fmt, target, counts)
+        on_read(path.stat().st_size)
+        return
+    try:
+        with contextlib.ExitStack() as stack:
+            raw = stack.enter_context(open(path, "rb"))
+            stream: Any = io.BufferedReader(_CountingReader(raw, on_read), 1 << 20)
+            if path.suffix.lower() == ".gz":
+                stream = stack.enter_context(gzip.open(stream, "rb"))
+            parsed = ox.parse(stream, native, base_iri=path.resolve().as_uri(),
+                              rename_blank_nodes=True)
+            if not fmt.quads:
+                n = 0
+                try:
+                    for subject, predicate, obj, _ in parsed:  # unpacking: the fastest access
+                        n += 1
+                        yield ox.Quad(subject, predicate, obj, target)
+                finally:
+                    counts[graph] = counts.get(graph, 0) + n
+                return
+            for quad in parsed:
+                name = quad.graph_name
+                if isinstance(name, ox.NamedNode):
+                    counts[name.value] = counts.get(name.value, 0) + 1
+                    yield quad
+                else:
+                    counts[graph] = counts.get(graph, 0) + 1
+                    yield ox.Quad(quad.subject, quad.predicate, quad.object, target)
+    except SyntaxError as exc:
+        raise _syntax_error(path, exc) from None
+    except (gzip.BadGzipFile, EOFError) as exc:
+        raise DataError(str(path), f"not a valid gzip file: {exc}") from None
+    except OSError as exc:
+        raise DataError(str(path), getattr(exc, "strerror", None) or str(exc)) from None
+
+
+def _read_with_rdflib(path: Path, fmt: RdfFormat, target: ox.NamedNode,
+                      counts: dict[str, int]) -> Iterator[ox.Quad]:
+    """JSON-LD and RDF/XML: parsed whole by :mod:`mckg.rdfio` (no fetching, no entities)."""
+    from rdflib import Dataset
+
+    from ..rdfio import read_file
+    from .memory import to_oxigraph
+
+    dataset = read_file(path, into=Dataset(), fmt=fmt)
+    assert isinstance(dataset, Dataset)
+    default = dataset.default_graph.identifier
+    for context in dataset.graphs():
+        name = target if context.identifier == default else ox.NamedNode(str(context.identifier))
+        for s, p, o in context:
+            counts[name.value] = counts.get(name.value, 0) + 1
+            yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), name)  # type: ignore[arg-type]
+
+
+def _batched(quads: Iterator[ox.Quad], size: int) -> Iterator[list[ox.Quad]]:
+    while True:
+        batch = list(islice(quads, size))
+        if not batch:
+            return
+        yield batch
+
+
+def load_files(store: Store, paths: Sequence[Path], *, graph: str,
+               batch: int = DEFAULT_BATCH, progress: Progress | None = None,
+               reserved: Callable[[str], bool] = lambda iri: False) -> LoadReport:
+    """Load ``paths`` into ``store`` in one transaction, ``batch`` statements at a time.
+
+    ``reserved(iri)`` says which graphs must not be written (provisioning's); a quad file
+    naming one fails the load like a syntax error would, leaving the store unchanged.
+
+    :raise DataError: a file is missing or malformed (nothing is changed).
+    :raise StoreError: the store refused the load (nothing is changed).
+    """
+    if batch < 1:
+        raise StoreError("the batch size must be at least 1", status=400)
+    if not paths:
+        raise StoreError("no file to load", status=400)
+    try:
+        ox.NamedNode(graph)
+    except ValueError as exc:
+        raise StoreError(f"not a valid graph IRI: {graph!r} ({exc})", status=400) from None
+    forbidden = _forbidden(graph, reserved)
+    if forbidden:
+        raise StoreError(forbidden, status=400)
+    checked = check_files(paths)
+    total = sum(p.stat().st_size for p, _ in checked)
+    report = LoadReport(tuple(str(p.resolve()) for p, _ in checked), graph)
+    done = 0
+
+    def read(n: int) -> None:
+        nonlocal done
+        done += n
+
+    current = checked[0][0]
+    allowed: set[str] = {graph}
+
+    def quads() -> Iterator[ox.Quad]:
+        nonlocal current
+        for path, fmt in checked:
+            current = path
+            yield from read_quads(path, fmt, graph=graph, counts=report.graphs, on_read=read)
+
+    def batches() -> Iterator[list[ox.Quad]]:
+        for items in _batched(quads(), batch):
+            # Quad files name their graphs as they go: a reserved one fails the load before
+            # anything is committed.
+            for name in set(report.graphs) - allowed:
+                problem = _forbidden(name, reserved)
+                if problem:
+                    raise DataError(str(current), problem)
+                allowed.add(name)
+            yield items
+            report.triples += len(items)
+            if progress is not None:
+                progress(done, total, report.triples)
+
+    started = time.perf_counter()
+
+    def entry() -> dict[str, Any]:
+        report.seconds = time.perf_counter() - started
+        return report.entry()
+
+    store.load_batches(batches(), record=entry)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _forbidden(iri: str, reserved: Callable[[str], bool]) -> str | None:
+    """Why ``iri`` may not receive loaded data, or None."""
+    if iri.startswith(INTERNAL_PREFIX):
+        return f"graph <{iri}> is reserved for mckg's own bookkeeping"
+    if reserved(iri):
+        return (f"graph <{iri}> is rebuilt by mckg serve from the shipped and --file data; "
+                "load into another graph (--graph)")
+    return None
+
+
+def quads_with_copies(batch: Iterable[ox.Quad]) -> list[ox.Quad]:
+    """Each quad, then its copy in the default graph (the merge the Oxigraph store keeps).
+
+    A list, not a generator: the bulk loader takes it in one call instead of calling back
+    into Python for every quad.
+    """
+    out: list[ox.Quad] = []
+    for quad in batch:
+        subject, predicate, obj, _ = quad
+        out.append(quad)
+        out.append(ox.Quad(subject, predicate, obj))
+    return out
