@@ -13,6 +13,7 @@ import csv
 import io
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from mckg.store.remote import RemoteStore
 
 G1, G2 = "http://example.org/g1", "http://example.org/g2"
 EX = "http://example.org/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
 # ---- the shared suite (the ``store`` fixture is in conftest.py) ----------------------------
@@ -57,9 +59,10 @@ def loaded(store: Store) -> Store:
 def run(store: Store, query: str, media_type: str = SRJ, *, limit: int = 1000,
         dataset: QueryDataset | None = None) -> tuple[bytes, bool]:
     """Evaluate ``query`` on ``store`` and serialize the answer, as the endpoint does."""
-    result = store.query(query, inspect_query(query), dataset=dataset, limit=limit,
-                         prefixes={"ex": EX})
-    out = serialize_result(result, media_type, limit=limit, prefixes={"ex": EX})
+    prefixes = {"ex": EX, "xsd": XSD}
+    result = store.query(query, inspect_query(query, prefixes=prefixes), dataset=dataset,
+                         limit=limit, prefixes=prefixes)
+    out = serialize_result(result, media_type, limit=limit, prefixes=prefixes)
     return out.body, out.truncated
 
 
@@ -152,22 +155,132 @@ EDGE_QUERIES: dict[str, tuple[str, list[dict[str, dict[str, str]]]]] = {
     "count distinct over the merge": (
         "SELECT (COUNT(*) AS ?n) WHERE { ?s ex:p ?o }",
         [{"n": {"type": "literal", "value": "1", "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]),
+    # ---- where rdflib and Oxigraph disagreed (decided by the spec; the memory store fixed) ----
+    "the empty pattern has one solution": ("SELECT ?x WHERE { }", [{}]),  # §18.5: Ω0 = {μ0}
+    "optional over nothing": ("SELECT * WHERE { OPTIONAL { ?s ex:nothing ?o } }", [{}]),
+    "values with undef": (
+        "SELECT ?a WHERE { VALUES ?a { UNDEF 1 } } ORDER BY ?a",  # §15.1: unbound sorts first
+        [{}, {"a": {"type": "literal", "value": "1", "datatype": XSD + "integer"}}]),
+    "errors leave variables unbound": ('SELECT (1/0 AS ?x) ("a" + 1 AS ?y) WHERE {}', [{}]),
+    "aggregates over empty": (
+        "SELECT (AVG(?y) AS ?avg) (MIN(?y) AS ?min) (MAX(?y) AS ?max) (SAMPLE(?y) AS ?sample) "
+        "(GROUP_CONCAT(?y) AS ?concat) (COUNT(DISTINCT ?y) AS ?n) WHERE { ?x ex:nothing ?y }",
+        # §18.5.1: Avg of nothing is 0, GroupConcat "", Min/Max/Sample errors (unbound)
+        [{"avg": {"type": "literal", "value": "0", "datatype": XSD + "integer"},
+          "concat": {"type": "literal", "value": ""},
+          "n": {"type": "literal", "value": "0", "datatype": XSD + "integer"}}]),
+    "having over the empty group": (
+        "SELECT (COUNT(*) AS ?n) WHERE { ?x ex:nothing ?y } HAVING (COUNT(*) = 0)",
+        [{"n": {"type": "literal", "value": "0", "datatype": XSD + "integer"}}]),
+    "numeric type promotion": (
+        "SELECT (2 * 3 AS ?int) (7 / 2 AS ?div) (1.5 * 3 AS ?dec) (DATATYPE(?w * 2) AS ?dbl) "
+        "(?w * 2 AS ?x) WHERE { ex:alice ex:weight ?w }",  # §17.3, XPath op:numeric-*
+        [{"int": {"type": "literal", "value": "6", "datatype": XSD + "integer"},
+          "div": {"type": "literal", "value": "3.5", "datatype": XSD + "decimal"},
+          "dec": {"type": "literal", "value": "4.5", "datatype": XSD + "decimal"},
+          "dbl": {"type": "uri", "value": XSD + "double"},
+          "x": {"type": "literal", "value": "130", "datatype": XSD + "double"}}]),
+    "language tags are case-insensitive": (
+        'SELECT (LANG(?n) AS ?tag) ?n WHERE { ex:dave ex:name ?n FILTER(langMatches(LANG(?n), "EN-gb")) '
+        'FILTER(?n = "Dave"@EN-GB) }',  # RDF 1.1 §3.3: stores may lower-case tags; mckg's do
+        [{"tag": {"type": "literal", "value": "en-gb"},
+          "n": {"type": "literal", "value": "Dave", "xml:lang": "en-gb"}}]),
+    "string functions keep the tag": (
+        'SELECT (UCASE(?n) AS ?u) (STRLEN(?n) AS ?len) (CONCAT(?n, "!") AS ?c) (CONCAT(?n, ?n) AS ?cc) '
+        'WHERE { ex:alice ex:name ?n FILTER(LANG(?n) = "en") }',
+        [{"u": {"type": "literal", "value": "ALICE", "xml:lang": "en"},
+          "len": {"type": "literal", "value": "5", "datatype": XSD + "integer"},
+          "c": {"type": "literal", "value": "Alice!"},
+          "cc": {"type": "literal", "value": "AliceAlice", "xml:lang": "en"}}]),
+    "paths: zero length, inverse, negated": (
+        "SELECT ?self ?inv ?other WHERE { ex:carol ex:knows* ?self . ?inv ^ex:knows ex:alice . "
+        "ex:bob !ex:knows ?other }",
+        [{"self": {"type": "uri", "value": EX + "carol"}, "inv": {"type": "uri", "value": EX + "bob"},
+          "other": {"type": "literal", "value": "Bob"}}]),
+    "minus without shared variables removes nothing": (
+        "SELECT ?s WHERE { ?s ex:name ?n MINUS { ?x ex:age ?y } } ORDER BY ?s",
+        [{"s": {"type": "uri", "value": EX + name}} for name in ("alice", "alice", "bob", "carol", "dave")]),
+    "optional filter sees the outer row": (
+        "SELECT ?p ?n WHERE { ?p ex:knows ?q OPTIONAL { ?q ex:name ?n FILTER(?p = ex:alice) } } ORDER BY ?p",
+        [{"p": {"type": "uri", "value": EX + "alice"}, "n": {"type": "literal", "value": "Bob"}},
+         {"p": {"type": "uri", "value": EX + "bob"}}, {"p": {"type": "uri", "value": EX + "dave"}}]),
+    "dates compare as dates": (
+        'SELECT (DATATYPE(?d) AS ?t) (YEAR(?d) AS ?y) (?d < "2000-01-01"^^xsd:date AS ?before) '
+        "WHERE { ex:alice ex:born ?d }",
+        [{"t": {"type": "uri", "value": XSD + "date"},
+          "y": {"type": "literal", "value": "1990", "datatype": XSD + "integer"},
+          "before": {"type": "literal", "value": "true", "datatype": XSD + "boolean"}}]),
+    "terms match as terms": (
+        # Simple entailment (§18.3): "042" and 1.750 are other terms than the data's 42 and 1.75.
+        'SELECT ?age WHERE { ex:alice ex:age ?age OPTIONAL { ex:alice ex:age "042"^^xsd:integer . '
+        "BIND(true AS ?lexical) } FILTER(!BOUND(?lexical)) FILTER NOT EXISTS { ex:alice ex:height 1.750 } }",
+        [{"age": {"type": "literal", "value": "42", "datatype": XSD + "integer"}}]),
 }
+
+#: Numeric literals are compared by value: engines write computed (and stored) numbers in
+#: different lexical forms of the same value — ``"65.0"`` (rdflib), ``"65"`` (Oxigraph),
+#: ``"6.5E1"`` (XSD 1.1's canonical form) — and SPARQL fixes none of them.
+NUMERIC = {XSD + t for t in ("integer", "decimal", "double", "float")}
+
+
+def by_value(answer: list[dict[str, dict[str, str]]]) -> list[dict[str, dict[str, str]]]:
+    """``answer`` with numeric literals written as their value (for comparisons)."""
+    out = []
+    for row in answer:
+        copy = {}
+        for name, term in row.items():
+            if term.get("datatype") in NUMERIC:
+                value = Decimal(repr(float(term["value"]))) if term["datatype"].endswith(
+                    ("double", "float")) else Decimal(term["value"])
+                term = {**term, "value": format(value.normalize(), "f")}
+            copy[name] = term
+        out.append(copy)
+    return out
 
 
 #: Where Virtuoso 7.2 answers otherwise than SPARQL 1.1 says (seen with Debian's package).
 VIRTUOSO_DEVIATIONS = {
     "typed literals": 'writes xsd:boolean true as "1" (not the canonical "true")',
     "count over empty": "leaves SUM over no solutions unbound (SPARQL 1.1 §18.5.1.3: 0)",
+    "errors leave variables unbound": "fails the whole query on 1/0 (HTTP 500) instead of "
+                                      "leaving the variable unbound (§18.5: Extend)",
+    "aggregates over empty": "leaves AVG over no solutions unbound (§18.5.1.4: 0)",
+    "having over the empty group": "refuses HAVING without GROUP BY (the grammar allows it; "
+                                   "§11.1: one implicit group)",
+    "numeric type promotion": "divides integers as integers (7 / 2 = 3; op:numeric-divide "
+                              "gives the decimal 3.5)",
+    "language tags are case-insensitive": 'returns LANG() upper-cased ("EN-GB"; tags are '
+                                          "case-insensitive, mckg's stores lower-case them)",
+    "minus without shared variables removes nothing": "MINUS removes rows that share no "
+                                                      "variable with it (§8.3.3: none)",
+    "dates compare as dates": 'types the result of < as xsd:integer 1 (not xsd:boolean "true")',
+    "terms match as terms": "matches typed literals by value (like Oxigraph), not as terms",
 }
+
+#: Where Oxigraph 0.5 answers otherwise than SPARQL 1.1 says, and mckg cannot correct it.
+OXIGRAPH_DEVIATIONS = {
+    # It stores numbers, dates and booleans as values, so a non-canonical constant in a
+    # pattern matches the data's canonical term (value matching, not simple entailment).
+    "terms match as terms": 'matches "042"^^xsd:integer to the stored 42 (it keeps values, '
+                            "not lexical forms)",
+}
+
+
+def oxigraph_deviates(store: Store, reason: str) -> None:
+    """Mark a spec deviation of Oxigraph itself (the store, or the stand-in endpoint)."""
+    if isinstance(store, OxigraphStore) or (isinstance(store, RemoteStore)
+                                            and store.query_url != VIRTUOSO):
+        pytest.xfail(f"Oxigraph: {reason}")
 
 
 @pytest.mark.parametrize("case", list(EDGE_QUERIES))
 def test_edge_case_answers(loaded: Store, case: str) -> None:
     if case in VIRTUOSO_DEVIATIONS:
         deviates(loaded, VIRTUOSO_DEVIATIONS[case])
+    if case in OXIGRAPH_DEVIATIONS:
+        oxigraph_deviates(loaded, OXIGRAPH_DEVIATIONS[case])
     query, expected = EDGE_QUERIES[case]
-    assert rows(loaded, query) == expected
+    assert by_value(rows(loaded, query)) == by_value(expected)
 
 
 def test_ask_true_and_false(loaded: Store) -> None:

@@ -6,6 +6,7 @@ RDF formats lives in :mod:`mckg.rdfio`; the endpoint and the stores draw on both
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from rdflib import BNode, Literal, URIRef
@@ -73,8 +74,37 @@ def table(result: Result, base: str) -> str:
     if result.type == "ASK":
         return ("true" if result.askAnswer else "false") + "\n"
     shorten = shortener(base)
-    names = [str(v) for v in result.vars or []]
-    rows = [[term_text(row[i], shorten) for i in range(len(names))] for row in result]
+    variables = list(result.vars or [])
+    # ``result.bindings``, not iteration: rdflib's iterator drops solutions that bind no
+    # variable, which are answers all the same (``SELECT ?x WHERE {}`` has one).
+    rows = [[term_text(binding.get(v), shorten) for v in variables] for binding in result.bindings]
+    return _table([str(v) for v in variables], rows)
+
+
+def json_term(term: dict[str, str]) -> Node:
+    """A term of the SPARQL 1.1 Query Results JSON format as an rdflib term."""
+    if term["type"] == "uri":
+        return URIRef(term["value"])
+    if term["type"] == "bnode":
+        return BNode(term["value"])
+    datatype = term.get("datatype")
+    return Literal(term["value"], lang=term.get("xml:lang"),
+                   datatype=URIRef(datatype) if datatype else None)
+
+
+def table_from_json(body: bytes, base: str) -> str:
+    """:func:`table` for an answer in the SPARQL 1.1 Query Results JSON format (from a store)."""
+    payload = json.loads(body)
+    if "boolean" in payload:
+        return ("true" if payload["boolean"] else "false") + "\n"
+    shorten = shortener(base)
+    names = list(payload.get("head", {}).get("vars", []))
+    rows = [[term_text(json_term(b[n]) if n in b else None, shorten) for n in names]
+            for b in payload.get("results", {}).get("bindings", [])]
+    return _table(names, rows)
+
+
+def _table(names: list[str], rows: list[list[str]]) -> str:
     widths = [min(60, max([len(n)] + [len(r[i]) for r in rows])) for i, n in enumerate(names)]
 
     def line(cells: list[str]) -> str:
