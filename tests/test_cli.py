@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 
 from mckg.cli import main
+from mckg.rdfio import format_by_name
 
 
 @pytest.fixture
@@ -115,3 +117,100 @@ def test_stats_counts(runner):
     stats = json.loads(result.output)
     assert stats["facts"] == stats["facts_with_provenance"] > 250
     assert stats["ontology_classes"] > 40
+
+
+# ---- the same commands on a store (--store) ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def oxigraph_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An Oxigraph store holding the shipped graph (loaded once, by the first command)."""
+    url = f"oxigraph:{tmp_path_factory.mktemp('cli') / 'store'}"
+    result = CliRunner().invoke(main, ["query", "ASK { ?s ?p ?o }", "--store", url])
+    assert result.exit_code == 0 and "loaded the graph into" in result.output, result.output
+    return url
+
+
+@pytest.fixture(params=["memory", "oxigraph"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    return "memory" if request.param == "memory" else request.getfixturevalue("oxigraph_url")
+
+
+def test_query_on_a_store(runner, oxigraph_url):
+    """(Without --store, ``mckg query`` runs on the memory store: the tests above.)"""
+    store_url = oxigraph_url
+    result = runner.invoke(main, ["query", "cq03", "--format", "csv", "--store", store_url])
+    assert result.exit_code == 0, result.output
+    amounts = [Decimal(r["amount"]) for r in csv.DictReader(io.StringIO(result.stdout))]
+    assert amounts == [130_000_000, 60_000_000, 50_000_000]  # Oxigraph writes 130000000
+    result = runner.invoke(main, ["query", "cq03", "--store", store_url])
+    assert "programme:pt-adult-impulse" in result.stdout and "(3 rows)" in result.stdout
+    result = runner.invoke(main, ["query", "ASK { ?x a mckg:NationalPortal }", "--format", "json",
+                                  "--store", store_url])
+    assert json.loads(result.stdout)["boolean"] is True
+    result = runner.invoke(main, ["query", "SELECT ?x WHERE { ?x ?y }", "--store", store_url])
+    assert result.exit_code == 2 and "line 1" in result.output and "column" in result.output
+
+
+def test_query_on_a_store_without_inferences(runner, oxigraph_url):
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    totals = {}
+    for where in ([], ["--store", oxigraph_url]):
+        for flag in ("--inferred", "--no-inferred"):
+            result = runner.invoke(main, ["query", count, "--format", "csv", flag, *where])
+            assert result.exit_code == 0, result.output
+            totals[(bool(where), flag)] = int(result.stdout.split()[-1])
+    assert totals[(True, "--inferred")] == totals[(False, "--inferred")]
+    assert totals[(True, "--no-inferred")] == totals[(False, "--no-inferred")]
+    assert totals[(True, "--no-inferred")] < totals[(True, "--inferred")]
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "nt", "xml", "json-ld", "trig", "nquads"])
+def test_export_from_a_store_is_the_build(runner, kg, oxigraph_url, fmt):
+    from mckg.export import export_bytes
+
+    built = export_bytes(kg, format_by_name(fmt), inferred=True)
+    stored = runner.invoke(main, ["export", "--format", fmt, "--inferred", "--store", oxigraph_url])
+    assert stored.exit_code == 0, stored.output
+    rdflib_format = {"nquads": "nquads", "trig": "trig"}.get(fmt, fmt)
+    if fmt in ("trig", "nquads"):
+        a, b = Dataset(), Dataset()
+        a.parse(data=built, format=rdflib_format)
+        b.parse(data=stored.stdout_bytes, format=rdflib_format)
+        graphs = {str(g.identifier): g for g in a.graphs() if len(g)}
+        assert graphs.keys() == {str(g.identifier) for g in b.graphs() if len(g)}
+        for g in b.graphs():
+            if len(g):
+                assert isomorphic(g, graphs[str(g.identifier)]), g.identifier
+    else:
+        assert isomorphic(Graph().parse(data=built, format=rdflib_format),
+                          Graph().parse(data=stored.stdout_bytes, format=rdflib_format))
+    if fmt == "json-ld":
+        assert "@context" in json.loads(stored.stdout)  # compacted with the project's context
+
+
+def test_stats_on_a_store_are_the_build(runner, kg, store_url):
+    from mckg.stats import compute
+    from mckg.validation import load_shapes
+
+    stored = runner.invoke(main, ["stats", "--json", "--store", store_url])
+    assert stored.exit_code == 0, stored.output
+    built = compute(kg, load_shapes())
+    assert json.loads(stored.stdout) == json.loads(json.dumps(
+        {k: (dict(v) if isinstance(v, dict) else v) for k, v in vars(built).items()}))
+
+
+def test_loaded_data_is_queried_counted_and_exported(runner, tmp_path):
+    url = f"oxigraph:{tmp_path / 'store'}"
+    extra = tmp_path / "extra.nt"
+    extra.write_text("".join(f'<http://example.org/s{i}> <http://example.org/p> "{i}" .\n'
+                             for i in range(25)), encoding="utf-8")
+    result = runner.invoke(main, ["load", str(extra), "--store", url])
+    assert result.exit_code == 0, result.output
+    stats = json.loads(runner.invoke(main, ["stats", "--json", "--store", url]).stdout)
+    assert stats["triples"]["https://w3id.org/mckg/graph/loaded"] == 25
+    assert stats["facts"] > 250  # the shipped graph was loaded beside it
+    result = runner.invoke(main, ["query", "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://example.org/p> ?o }",
+                                  "--format", "csv", "--store", url])
+    assert result.stdout.split()[-1] == "25"
+    user = runner.invoke(main, ["export", "--format", "nt", "--layer", "user", "--store", url])
+    assert len(Graph().parse(data=user.stdout_bytes, format="nt")) == 25

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from rdflib import Graph
@@ -13,6 +14,12 @@ from . import __version__
 from .config import Settings, load_settings
 from .graphs import KnowledgeGraph, build
 from .rdfio import FORMATS, DataError, format_by_name
+from .store import Store
+
+#: ``--store`` of the commands that read the graph (serve and load have their own wording).
+STORE_HELP = ("Run on this store: memory, oxigraph:PATH or sparql+http(s)://…, loaded with the "
+              "graph first unless it holds it already (as mckg serve does). Default: the store "
+              "setting (config, MCKG_STORE); without one, the graph built in memory.")
 
 EXIT_VIOLATION = 1
 EXIT_BAD_INPUT = 2
@@ -33,8 +40,36 @@ class State:
                 fail(str(exc))
         return self._kg
 
+    def store_url(self, option: str | None) -> str | None:
+        """The store a command runs on: ``--store``, else the setting; None for neither."""
+        return option or self.settings.store or None
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    def store(self, url: str, *, reasoning: bool | None = None) -> Store:
+        """Open ``url`` holding the graph, loading it first if needed — as ``mckg serve`` does.
+
+        A persistent store whose marker matches is used at once (nothing is built); a memory
+        store is built now (``reasoning`` overrides the setting for it alone: a persistent
+        store keeps the inferences it was loaded with).
+        """
+        from .store import StoreError
+        from .store.provision import provision
+
+        settings = self.settings
+        if reasoning is not None and url.strip() in ("memory", "memory:"):
+            settings = settings.with_(reasoning=reasoning)
+        try:
+            store, report = provision(settings, url)
+        except DataError as exc:
+            fail(str(exc))
+        except StoreError as exc:
+            fail(exc.message)
+        if report.rebuilt and store.kind != "memory":
+            click.echo(f"mckg: loaded the graph into {store.url} ({report.reason}; "
+                       f"{report.seconds:.1f} s)", err=True)
+        return store
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Print ``Error: message`` to stderr and exit with ``code``."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
@@ -127,12 +162,18 @@ build_cmd.name = "build"
               help="Write to this file instead of stdout.")
 @click.option("--dumps", "dumps_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write the published dumps (Turtle, N-Triples, JSON-LD, TriG; gzip where "
-              "large) and their DCAT + VoID description (dataset.ttl) into this folder.")
+              "large) and their DCAT + VoID description (dataset.ttl) into this folder. They "
+              "are built from the source files, as mckg serve publishes them, whatever the store.")
+@click.option("--store", "store_option", default=None, help=STORE_HELP)
 @click.pass_obj
 def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
-           output: Path | None, dumps_dir: Path | None) -> None:
-    """Serialize the graph as Turtle, JSON-LD, N-Triples, TriG, N-Quads or RDF/XML."""
-    from .export import export_bytes
+           output: Path | None, dumps_dir: Path | None, store_option: str | None) -> None:
+    """Serialize the graph as Turtle, JSON-LD, N-Triples, TriG, N-Quads or RDF/XML.
+
+    With a store, what the store holds is exported (``user`` then covers every graph that is
+    no layer's, including what mckg load added), read by the store's own engine.
+    """
+    from .export import export_bytes, export_store
 
     if dumps_dir is not None:
         from .linked.site import LinkedData
@@ -148,8 +189,19 @@ def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
         click.echo(f"wrote {dumps_dir / 'dataset.ttl'} (DCAT + VoID)", err=True)
         return
     fmt = format_by_name(fmt_name)
-    kg = state.graph(reasoning=inferred or "inferred" in layers)
-    data = export_bytes(kg, fmt, inferred=inferred, layers=list(layers) or None)
+    url = state.store_url(store_option)
+    if url is not None:
+        from .store import StoreError
+
+        with state.store(url, reasoning=inferred or "inferred" in layers or None) as store:
+            try:
+                data = export_store(store, fmt, base=state.settings.base, inferred=inferred,
+                                    layers=list(layers) or None)
+            except StoreError as exc:
+                fail(exc.message)
+    else:
+        kg = state.graph(reasoning=inferred or "inferred" in layers)
+        data = export_bytes(kg, fmt, inferred=inferred, layers=list(layers) or None)
     if output:
         output.write_bytes(data)
         click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
@@ -163,13 +215,22 @@ def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
               default="table", show_default=True)
 @click.option("--inferred/--no-inferred", default=True, show_default=True,
               help="Query with the OWL RL inferences included.")
+@click.option("--store", "store_option", default=None, help=STORE_HELP)
 @click.pass_obj
-def query(state: State, query: str, out_format: str, inferred: bool) -> None:
-    """Run QUERY: a .rq file, the name of a stored query (e.g. cq01) or SPARQL text."""
+def query(state: State, query: str, out_format: str, inferred: bool,
+          store_option: str | None) -> None:
+    """Run QUERY: a .rq file, the name of a stored query (e.g. cq01) or SPARQL text.
+
+    The query is checked and run exactly as the endpoint runs it, on the store's own engine
+    (Oxigraph natively; rdflib for the memory store, with its spec fixes). SELECT and ASK
+    answers print as a table or as CSV, TSV, JSON or XML results; CONSTRUCT and DESCRIBE as
+    Turtle, or RDF/XML with --format xml and JSON-LD with --format json.
+    """
     from .queries import catalogue
-    from .results import render
-    from .run import run_query
+    from .results import table_from_json
+    from .service import query_store
     from .sparql import QueryError
+    from .store import StoreError
 
     looks_like_file = query.endswith(".rq") or ("\n" not in query and len(query) < 256
                                                  and Path(query).is_file())
@@ -182,24 +243,48 @@ def query(state: State, query: str, out_format: str, inferred: bool) -> None:
         text = catalogue()[query].text
     else:
         text = query
-    kg = state.graph(reasoning=inferred)
-    try:
-        result = run_query(kg, text, settings=state.settings)
-    except QueryError as exc:
-        fail(str(exc))
-    sys.stdout.write(render(result, out_format, base=kg.base))
+    results = {"csv": "text/csv", "tsv": "text/tab-separated-values",
+               "xml": "application/sparql-results+xml"}.get(out_format,
+                                                             "application/sparql-results+json")
+    graphs = {"xml": "application/rdf+xml", "json": "application/ld+json"}.get(out_format,
+                                                                               "text/turtle")
+    with state.store(state.store_url(store_option) or "memory", reasoning=inferred) as store:
+        try:
+            info, answer = query_store(store, state.settings, text, results=results,
+                                       graphs=graphs, inferred=inferred)
+        except QueryError as exc:
+            fail(str(exc))
+        except StoreError as exc:
+            fail(exc.message)
+    base = state.settings.base
+    if out_format == "table" and info.form in ("SELECT", "ASK"):
+        sys.stdout.write(table_from_json(answer.body, base))
+    else:
+        sys.stdout.buffer.write(answer.body)
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.option("--store", "store_option", default=None, help=STORE_HELP)
 @click.pass_obj
-def stats(state: State, as_json: bool) -> None:
-    """Print counts: triples per graph, classes, properties, concepts, shapes, facts."""
-    from .stats import compute
+def stats(state: State, as_json: bool, store_option: str | None) -> None:
+    """Print counts: triples per graph, classes, properties, concepts, shapes, facts.
+
+    With a store, what the store holds is counted by its own engine (loaded graphs included).
+    """
+    from .stats import compute, compute_store
+    from .store import StoreError
     from .validation import load_shapes
 
-    kg = state.graph(reasoning=True)
-    result = compute(kg, load_shapes())
+    url = state.store_url(store_option)
+    if url is not None:
+        with state.store(url, reasoning=True) as store:
+            try:
+                result = compute_store(store, state.settings.base, load_shapes())
+            except StoreError as exc:
+                fail(exc.message)
+    else:
+        result = compute(state.graph(reasoning=True), load_shapes())
     if as_json:
         payload = {k: (dict(v) if isinstance(v, dict) else v) for k, v in vars(result).items()}
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
@@ -248,15 +333,16 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
     reserved = {str(graph_iri(settings.base, layer)) for layer in LAYERS}
     tty = sys.stderr.isatty()
     bar = click.progressbar(length=1, label="loading", file=sys.stderr) if tty else None
-    last = [0.0, 0]
+    shown = {"bytes": 0}
+    printed = {"at": 0.0}
 
     def progress(done: int, total: int, triples: int) -> None:
         if bar is not None:
             bar.length = max(total, 1)
-            bar.update(done - last[1])
-            last[1] = done
-        elif time.monotonic() - last[0] >= 1.0:  # logs and pipes: a line a second at most
-            last[0] = time.monotonic()
+            bar.update(done - shown["bytes"])
+            shown["bytes"] = done
+        elif time.monotonic() - printed["at"] >= 1.0:  # logs and pipes: a line a second at most
+            printed["at"] = time.monotonic()
             share = f" ({100 * done / total:.0f}% of {total:,} bytes)" if total else ""
             click.echo(f"mckg load: {triples:,} triples{share}", err=True)
 

@@ -201,3 +201,31 @@ class QueryService:
         """Stop the executor, then close the store."""
         self.executor.close()
         self.store.close()
+
+
+def query_store(store: Store, settings: Settings, text: str, *,
+                results: str = "application/sparql-results+json", graphs: str = "text/turtle",
+                inferred: bool = True) -> tuple[QueryInfo, Answer]:
+    """Check and run ``text`` on ``store`` as the endpoint does, in this thread (``mckg query``).
+
+    The answer is written as ``results`` (SELECT, ASK) or ``graphs`` (CONSTRUCT, DESCRIBE).
+    No result limit and no time limit: whoever calls this is the one waiting. With
+    ``inferred=False`` the graph of OWL RL inferences is left out of the dataset (a store keeps
+    the inferences it was loaded with), unless the query names its own dataset with ``FROM``.
+
+    :raise QueryError: the query is refused or fails.
+    :raise StoreError: the store failed.
+    """
+    config = WorkerConfig(prefixes=rebase_prefixes(settings.base),
+                          context=project_context()["@context"])
+    service = QueryService(settings.with_(result_limit=2**62), store,
+                           InlineExecutor(store, config))
+    info = service.check(text)
+    dataset = None
+    inferred_graph = f"{settings.base}graph/inferred"
+    present = store.named_graphs()
+    if not inferred and inferred_graph in present and not info.dataset_clause:
+        kept = tuple(g for g in present if g != inferred_graph)
+        dataset = QueryDataset(kept, kept)
+    media_type = results if info.form in ("SELECT", "ASK") else graphs
+    return info, service.run(text, info, media_type, dataset)
