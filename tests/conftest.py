@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from serving import EDGE_CASES, ServerProcess, start_server
@@ -73,3 +75,28 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "virtuoso":
         opened.clear()
     opened.close()
+
+
+# ---- test workers: the Virtuoso tests share one server, so they run one after another -------
+
+#: Node ids of tests that use the real Virtuoso: the ``virtuoso`` store parameter, and
+#: ``tests/test_virtuoso.py``. They all load into the same graphs and bookkeeping of one server.
+_VIRTUOSO_TEST = re.compile(r"(^|/)test_virtuoso\.py::|\[virtuoso[\]-]")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Spread tests as ``--dist load`` does, except that Virtuoso's all go to one worker.
+
+    pytest-xdist's own ``--dist loadgroup`` would do this with ``xdist_group`` marks, but
+    3.8 renames node ids in a way pytest 9 ignores, so its groups never form. Here the
+    scheduler for scopes is given one scope per test, and one for every Virtuoso test.
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class VirtuosoTogether(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return "virtuoso" if _VIRTUOSO_TEST.search(nodeid) else nodeid
+
+    return VirtuosoTogether(config, log)
