@@ -140,18 +140,26 @@ def targets(result: dict[str, Any]) -> list[tuple[str, str, str]]:
         rows.append(("zero errors (every latency and throughput request)", str(n),
                      _verdict(n == 0, "none" if n == 0 else f"{n} failed requests")))
     server = result.get("servers", {}).get(OURS, {})
-    load = server.get("load_seconds", server.get("ready_seconds"))
-    if load is not None:
-        how = (f"{LOAD_TARGET_S - load:.0f} s to spare" if load <= LOAD_TARGET_S
-               else f"{load - LOAD_TARGET_S:.0f} s over, {load / LOAD_TARGET_S:.1f}× the bound")
-        rows.append(("load under 30 s (empty store to first answer, see the servers table)",
-                     _s(load), _verdict(load <= LOAD_TARGET_S, how)))
-    peak = server.get("peak_rss")
-    if peak:
+    loader = result.get("mckg_load", {})
+    for what, seconds in (("`mckg load`, streamed in one transaction", loader.get("seconds")),
+                          ("`mckg serve --file` into an empty store, start to first answer",
+                           server.get("ready_seconds"))):
+        if seconds is None:
+            continue
+        how = (f"{LOAD_TARGET_S - seconds:.0f} s to spare" if seconds <= LOAD_TARGET_S
+               else f"{seconds - LOAD_TARGET_S:.0f} s over, {seconds / LOAD_TARGET_S:.2f}× the bound")
+        rows.append((f"load under 30 s: {what}", _s(seconds),
+                     _verdict(seconds <= LOAD_TARGET_S, how)))
+    for what, peak in (("while serving (serving process + query workers)",
+                        server.get("serve_peak_rss")),
+                       ("while loading with `mckg load`", loader.get("peak_rss")),
+                       ("while loading with `mckg serve --file`", server.get("load_peak_rss"))):
+        if not peak:
+            continue
         how = (f"{(RSS_TARGET - peak) / 2**20:,.0f} MiB to spare" if peak <= RSS_TARGET
-               else f"{(peak - RSS_TARGET) / 2**20:,.0f} MiB over, {peak / RSS_TARGET:.1f}× the bound")
-        rows.append(("resident memory under 1 GiB (peak, serving process + query workers)",
-                     _mib(peak), _verdict(peak <= RSS_TARGET, how)))
+               else f"{(peak - RSS_TARGET) / 2**20:,.0f} MiB over, {peak / RSS_TARGET:.2f}× the bound")
+        rows.append((f"resident memory under 1 GiB {what}", f"{_mib(peak)} ({peak / 1e9:.2f} GB)",
+                     _verdict(peak <= RSS_TARGET, how)))
     return rows
 
 
@@ -337,10 +345,18 @@ def scale_section(result: dict[str, Any]) -> list[str]:
                          "(it has no time limit of its own)")
         rows.append([SHORT[key], _s(server.get("ready_seconds")),
                      _mib(server.get("rss_after_load")), _mib(server.get("load_peak_rss")),
-                     _mib(server.get("peak_rss")), "; ".join(notes)])
+                     _mib(server.get("serve_peak_rss")), "; ".join(notes)])
     out += ["#### Servers", ""]
     out += _table(["server", "start to first answer (load included)", "RSS when ready",
-                   "peak RSS while loading", "peak RSS over the run", "notes"], rows, "lrrrrl")
+                   "peak RSS while loading", "peak RSS while serving", "notes"], rows, "lrrrrl")
+    loader = result.get("mckg_load")
+    if loader:
+        if "seconds" in loader:
+            out += ["", f"`mckg load` of the same files into an empty Oxigraph store: "
+                    f"{loader['triples']:,} triples in {_s(loader['seconds'])} "
+                    f"({loader['per_second']:,} triples/s), peak RSS {_mib(loader['peak_rss'])}."]
+        else:
+            out += ["", f"`mckg load` failed: {loader.get('error', '?')[:300]}"]
     for workload, title in (("mix", "Research mix"), ("cq", "Competency queries")):
         if workload not in result.get("latency", {}):
             continue

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -40,7 +41,7 @@ from . import generate
 from .client import Latency, Query, RepPolicy, Target, load_queries, sequential, throughput
 from .profile import profile_server
 from .report import write_report
-from .servers import MemorySampler, Server, ServerSpec, free_port, start, tree_cpu
+from .servers import MemorySampler, Server, ServerSpec, free_port, run_command, start, tree_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
@@ -126,14 +127,36 @@ def server_specs(run_dir: Path, files: Sequence[Path], *, timeout: float) -> dic
     }
 
 
+def measure_mckg_load(run_dir: Path, files: Sequence[Path]) -> dict[str, Any]:
+    """``mckg load`` of the same files into an empty Oxigraph store: time and peak memory.
+
+    Issue 4's loader (streamed, batched, one transaction), measured on its own before any
+    server starts; the store is thrown away after.
+    """
+    store = run_dir / "mckg-load-store"
+    command = [*MCKG, "--no-shipped", "load", "--store", f"oxigraph:{store}", *map(str, files)]
+    seconds, peak, output, status = run_command(command, cwd=ROOT, timeout=900)
+    shutil.rmtree(store, ignore_errors=True)
+    match = re.search(r"loaded ([\d,]+) triples .* in ([\d.]+) s \(([\d,]+) triples/s\)", output)
+    record: dict[str, Any] = {"command": shlex.join(command), "wall_seconds": seconds,
+                              "peak_rss": peak, "status": status}
+    if match:
+        record.update(triples=int(match.group(1).replace(",", "")),
+                      seconds=float(match.group(2)),
+                      per_second=int(match.group(3).replace(",", "")))
+    else:
+        record["error"] = output[-400:]
+    return record
+
+
 def server_record(server: Server | None, spec: ServerSpec, *, skipped: str | None = None
                   ) -> dict[str, Any]:
     """What the report needs to know about one server."""
     record: dict[str, Any] = {"label": spec.label, "skipped": skipped}
     if server is not None:
         record.update(ready_seconds=server.ready_seconds, rss_after_load=server.rss_after_load,
-                      load_peak_rss=server.load_peak_rss, peak_rss=server.peak_rss,
-                      command=shlex.join(spec.command))
+                      load_peak_rss=server.load_peak_rss, serve_peak_rss=server.serve_peak_rss,
+                      peak_rss=server.peak_rss, command=shlex.join(spec.command))
         loaded = [line for line in server.log if "loaded" in line.lower()][-1:]
         record["load_log"] = loaded[0][-200:] if loaded else None
     return record
@@ -247,6 +270,11 @@ def run_scale(scale: str, args: argparse.Namespace, mix: list[Query], cq: list[Q
         mark = now
 
     try:
+        if "mckg-oxigraph" in wanted:
+            log(f"{scale}: mckg load into an empty Oxigraph store")
+            result["mckg_load"] = measure_mckg_load(run_dir, [shipped, synthetic])
+            log(f"{scale}: mckg load: {result['mckg_load'].get('seconds', '?')} s, "
+                f"{result['mckg_load']['peak_rss'] / 2**20:.0f} MiB")
         # Loads one after another, so that no load competes with another for the 2 cores.
         for key in ("oxigraph-floor", "mckg-oxigraph", "mckg-memory", "rdflib-endpoint"):
             if key not in wanted:
@@ -277,6 +305,7 @@ def run_scale(scale: str, args: argparse.Namespace, mix: list[Query], cq: list[Q
                 log(f"{scale}: restarting {key} after a client-side timeout")
                 fresh = start(specs[key], sampler)
                 fresh.peak_rss = max(fresh.peak_rss, old.peak_rss)
+                fresh.serve_peak_rss = max(fresh.serve_peak_rss, old.serve_peak_rss)
                 servers[key] = fresh
                 restarts[key] = restarts.get(key, 0) + 1
                 return fresh.endpoint

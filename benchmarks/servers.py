@@ -104,8 +104,9 @@ class Server:
     ready_seconds: float | None = None
     log: list[str] = field(default_factory=list)
     peak_rss: int = 0
-    #: The peak until the server was ready (loading), as against the peak while serving.
+    #: The peak until the server was ready (loading), and the peak after (serving).
     load_peak_rss: int = 0
+    serve_peak_rss: int = 0
     rss_after_load: int = 0
     last_rss: int = 0
 
@@ -124,6 +125,8 @@ class Server:
         if self.alive:
             self.last_rss = tree_rss(self.process.pid)
             self.peak_rss = max(self.peak_rss, self.last_rss)
+            if self.ready_seconds is not None:
+                self.serve_peak_rss = max(self.serve_peak_rss, self.last_rss)
 
     def stop(self, *, grace: float = 20.0) -> None:
         """SIGTERM, wait ``grace`` s, then SIGKILL the process and its remaining children."""
@@ -225,6 +228,32 @@ def _drain(server: Server, stream: object, on_line: Callable[[str], None]) -> No
         elif len(server.log) == 5000:
             server.log.append("… (log truncated)")
         on_line(line)
+
+
+def run_command(command: list[str], *, cwd: Path, timeout: float) -> tuple[float, int, str, int]:
+    """Run ``command`` to completion (bounded), sampling its tree's RSS.
+
+    :return: wall seconds, peak RSS in bytes, combined output (last 4 kB), exit status.
+    """
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lines: list[str] = []
+    assert process.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(
+        raw.decode("utf-8", "replace") for raw in process.stdout  # type: ignore[union-attr]
+    ), daemon=True)
+    reader.start()
+    peak = 0
+    while process.poll() is None:
+        if time.perf_counter() - started > timeout:
+            process.kill()
+            break
+        peak = max(peak, tree_rss(process.pid))
+        time.sleep(SAMPLE_SECONDS)
+    status = process.wait(10)
+    reader.join(10)
+    return time.perf_counter() - started, peak, "".join(lines)[-4000:], status
 
 
 def start(spec: ServerSpec, sampler: MemorySampler, *, probe_query: str = "ASK { ?s ?p ?o }"
