@@ -324,14 +324,7 @@ class MemoryStore(Store):
             parsed.parse(data=data, format="nquads")
         except Exception as exc:  # rdflib's parsers raise many kinds
             raise StoreError(f"invalid N-Quads: {exc}", status=400) from None
-        graphs = [g for g in parsed.graphs() if len(g)]
-        if any(g.identifier == DATASET_DEFAULT_GRAPH_ID for g in graphs):
-            raise StoreError("every triple must be in a named graph", status=400)
-        for iri in replace:
-            self.dataset.remove_graph(URIRef(iri))
-        for graph in graphs:
-            target = self.dataset.graph(graph.identifier)
-            target.addN((s, p, _lower_language(o), target) for s, p, o in graph)
+        self.load_dataset(parsed, replace=replace)
 
     def load_dataset(self, dataset: Dataset, *, replace: Iterable[str] = ()) -> None:
         """Add the named graphs of ``dataset`` directly (no serialization round trip)."""
