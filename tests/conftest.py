@@ -47,6 +47,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 # ---- stores (the shared store suite, loading) -------------------------------------------------
 
+@pytest.fixture(scope="session")
+def shipped_oxigraph(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``oxigraph:PATH`` of one store holding the shipped graph, for read-only tests.
+
+    Loaded once per test run, not once per test worker: the workers share the folder, and the
+    first takes a lock while it provisions (a second writer would be refused as "in use").
+    Tests open it read-only (``mckg query --store`` finds the marker matching), so any number
+    of them read it at once, as servers do.
+    """
+    import fcntl
+
+    from mckg.store.provision import provision
+
+    shared = tmp_path_factory.getbasetemp().parent  # the same for every xdist worker
+    url = f"oxigraph:{shared / 'shipped-oxigraph'}"
+    with open(shared / "shipped-oxigraph.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # bounded by one provisioning (seconds)
+        store, _ = provision(Settings(), url)
+        store.close()
+    return url
+
+
 @pytest.fixture
 def endpoint_url() -> Iterator[str]:
     """A fresh stand-in SPARQL endpoint on a free loopback port (``tests/stores.py``)."""

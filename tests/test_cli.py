@@ -121,18 +121,18 @@ def test_stats_counts(runner):
 
 # ---- the same commands on a store (--store) ---------------------------------------------------
 
-@pytest.fixture(scope="module")
-def oxigraph_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """An Oxigraph store holding the shipped graph (loaded once, by the first command)."""
-    url = f"oxigraph:{tmp_path_factory.mktemp('cli') / 'store'}"
-    result = CliRunner().invoke(main, ["query", "ASK { ?s ?p ?o }", "--store", url])
-    assert result.exit_code == 0 and "loaded the graph into" in result.output, result.output
-    return url
+@pytest.fixture
+def oxigraph_url(shipped_oxigraph: str) -> str:
+    """An Oxigraph store holding the shipped graph (``conftest.py``: loaded once per run)."""
+    return shipped_oxigraph
 
 
-@pytest.fixture(params=["memory", "oxigraph"])
-def store_url(request: pytest.FixtureRequest) -> str:
-    return "memory" if request.param == "memory" else request.getfixturevalue("oxigraph_url")
+def test_query_on_a_store_loads_the_graph_once(runner, tmp_path):
+    url = f"oxigraph:{tmp_path / 'store'}"
+    first = runner.invoke(main, ["query", "ASK { ?s ?p ?o }", "--store", url])
+    assert first.exit_code == 0 and "loaded the graph into" in first.output, first.output
+    again = runner.invoke(main, ["query", "ASK { ?s ?p ?o }", "--store", url])
+    assert again.stdout == "true\n" and "loaded" not in again.output
 
 
 def test_query_on_a_store(runner, oxigraph_url):
@@ -151,17 +151,15 @@ def test_query_on_a_store(runner, oxigraph_url):
     assert result.exit_code == 2 and "line 1" in result.output and "column" in result.output
 
 
-def test_query_on_a_store_without_inferences(runner, oxigraph_url):
+def test_query_on_a_store_without_inferences(runner, kg, oxigraph_url):
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
     totals = {}
-    for where in ([], ["--store", oxigraph_url]):
-        for flag in ("--inferred", "--no-inferred"):
-            result = runner.invoke(main, ["query", count, "--format", "csv", flag, *where])
-            assert result.exit_code == 0, result.output
-            totals[(bool(where), flag)] = int(result.stdout.split()[-1])
-    assert totals[(True, "--inferred")] == totals[(False, "--inferred")]
-    assert totals[(True, "--no-inferred")] == totals[(False, "--no-inferred")]
-    assert totals[(True, "--no-inferred")] < totals[(True, "--inferred")]
+    for flag in ("--inferred", "--no-inferred"):
+        result = runner.invoke(main, ["query", count, "--format", "csv", flag, "--store", oxigraph_url])
+        assert result.exit_code == 0, result.output
+        totals[flag] = int(result.stdout.split()[-1])
+    assert totals["--inferred"] == len(kg.union(list(kg.counts())))
+    assert totals["--no-inferred"] == len(kg.union([layer for layer in kg.counts() if layer != "inferred"]))
 
 
 @pytest.mark.parametrize("fmt", ["turtle", "nt", "xml", "json-ld", "trig", "nquads"])
@@ -188,15 +186,22 @@ def test_export_from_a_store_is_the_build(runner, kg, oxigraph_url, fmt):
         assert "@context" in json.loads(stored.stdout)  # compacted with the project's context
 
 
-def test_stats_on_a_store_are_the_build(runner, kg, store_url):
-    from mckg.stats import compute
+def test_stats_on_a_store_are_the_build(runner, kg, oxigraph_url):
+    from mckg.stats import compute, compute_store
+    from mckg.store.memory import MemoryStore
     from mckg.validation import load_shapes
 
-    stored = runner.invoke(main, ["stats", "--json", "--store", store_url])
+    def plain(stats: object) -> object:
+        return json.loads(json.dumps({k: (dict(v) if isinstance(v, dict) else v)
+                                      for k, v in vars(stats).items()}))
+
+    built = plain(compute(kg, load_shapes()))
+    stored = runner.invoke(main, ["stats", "--json", "--store", oxigraph_url])
     assert stored.exit_code == 0, stored.output
-    built = compute(kg, load_shapes())
-    assert json.loads(stored.stdout) == json.loads(json.dumps(
-        {k: (dict(v) if isinstance(v, dict) else v) for k, v in vars(built).items()}))
+    assert json.loads(stored.stdout) == built
+    memory = MemoryStore()
+    memory.load_dataset(kg.dataset)
+    assert plain(compute_store(memory, kg.base, load_shapes())) == built
 
 
 def test_loaded_data_is_queried_counted_and_exported(runner, tmp_path):
@@ -206,11 +211,13 @@ def test_loaded_data_is_queried_counted_and_exported(runner, tmp_path):
                              for i in range(25)), encoding="utf-8")
     result = runner.invoke(main, ["load", str(extra), "--store", url])
     assert result.exit_code == 0, result.output
-    stats = json.loads(runner.invoke(main, ["stats", "--json", "--store", url]).stdout)
-    assert stats["triples"]["https://w3id.org/mckg/graph/loaded"] == 25
-    assert stats["facts"] > 250  # the shipped graph was loaded beside it
-    result = runner.invoke(main, ["query", "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://example.org/p> ?o }",
-                                  "--format", "csv", "--store", url])
-    assert result.stdout.split()[-1] == "25"
-    user = runner.invoke(main, ["export", "--format", "nt", "--layer", "user", "--store", url])
-    assert len(Graph().parse(data=user.stdout_bytes, format="nt")) == 25
+    mine = tmp_path / "mine.ttl"  # what --file adds: the "user" layer, with the loaded graph
+    mine.write_text('<http://example.org/me> <http://example.org/p> "me" .\n', encoding="utf-8")
+    options = ["--no-shipped", "--file", str(mine)]  # (the shipped graph: tests above)
+    stats = json.loads(runner.invoke(main, [*options, "stats", "--json", "--store", url]).stdout)
+    assert stats["triples"] == {"user": 1, "https://w3id.org/mckg/graph/loaded": 25}
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://example.org/p> ?o }"
+    result = runner.invoke(main, [*options, "query", count, "--format", "csv", "--store", url])
+    assert result.stdout.split()[-1] == "26"
+    user = runner.invoke(main, [*options, "export", "--format", "nt", "--layer", "user", "--store", url])
+    assert len(Graph().parse(data=user.stdout_bytes, format="nt")) == 26

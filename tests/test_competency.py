@@ -63,12 +63,6 @@ def cli_answers(store_url: str) -> Answers:
 
 
 @pytest.fixture(scope="module")
-def oxigraph_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """An Oxigraph store, loaded by the first ``mckg query`` and reused by the others."""
-    return f"oxigraph:{tmp_path_factory.mktemp('competency') / 'store'}"
-
-
-@pytest.fixture(scope="module")
 def memory_store(kg: KnowledgeGraph) -> Iterator[MemoryStore]:
     """The built graph loaded into a memory store (as ``provision`` does, without rebuilding)."""
     store = MemoryStore()
@@ -94,7 +88,7 @@ def answers(request: pytest.FixtureRequest, kg: KnowledgeGraph, settings: Settin
             return json_rows(answer.body)
 
         return from_memory
-    return cli_answers(request.getfixturevalue("oxigraph_url"))
+    return cli_answers(request.getfixturevalue("shipped_oxigraph"))  # conftest: loaded once
 
 
 def local(term: object) -> str:
