@@ -221,3 +221,15 @@ def test_loaded_data_is_queried_counted_and_exported(runner, tmp_path):
     assert result.stdout.split()[-1] == "26"
     user = runner.invoke(main, [*options, "export", "--format", "nt", "--layer", "user", "--store", url])
     assert len(Graph().parse(data=user.stdout_bytes, format="nt")) == 26
+
+
+def test_distinct_aggregate_over_unbound_optional(runner, tmp_path):
+    """GROUP_CONCAT(DISTINCT ?x) where OPTIONAL left ?x unbound answers instead of failing."""
+    data = tmp_path / "d.ttl"
+    data.write_text('@prefix ex: <http://x/> .\nex:a ex:p 1 ; ex:q "l" .\nex:b ex:p 2 .\n')
+    query = ("SELECT ?s (GROUP_CONCAT(DISTINCT ?l) AS ?ls) (COUNT(DISTINCT ?l) AS ?n) "
+             "WHERE { ?s <http://x/p> ?o OPTIONAL { ?s <http://x/q> ?l } } GROUP BY ?s ORDER BY ?s")
+    result = runner.invoke(main, ["--no-shipped", "--file", str(data), "query", query, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [(r["s"], r["ls"], r["n"]) for r in rows] == [("http://x/a", "l", "1"), ("http://x/b", "", "0")]

@@ -379,3 +379,31 @@ class MemoryStore(Store):
         if self._dump_dir is not None:
             shutil.rmtree(self._dump_dir, ignore_errors=True)
             self._dump_dir = None
+
+
+def _distinct_skips_unbound() -> None:
+    """Make ``DISTINCT`` aggregates skip unbound values, as SPARQL 1.1 §18.5.1 requires.
+
+    rdflib's base ``Accumulator.use_row`` evaluates the expression without catching
+    ``NotBoundError``, so ``GROUP_CONCAT(DISTINCT ?x)`` or ``SUM(DISTINCT ?x)`` over a variable an
+    OPTIONAL left unbound aborts the whole query (only ``COUNT`` catches it). An unbound value
+    is an error in the aggregate's expression and contributes nothing; Oxigraph answers so.
+    """
+    from rdflib.plugins.sparql.aggregates import Accumulator
+    from rdflib.plugins.sparql.sparql import NotBoundError
+
+    original = Accumulator.use_row
+    if getattr(original, "_mckg_patched", False):
+        return
+
+    def use_row(self: Accumulator, row: Any) -> bool:
+        try:
+            return original(self, row)
+        except NotBoundError:
+            return False
+
+    use_row._mckg_patched = True  # type: ignore[attr-defined]
+    Accumulator.use_row = use_row  # type: ignore[method-assign]
+
+
+_distinct_skips_unbound()
