@@ -31,19 +31,6 @@ def chosen_layers(*, inferred: bool = False, layers: Sequence[str] | None = None
     chosen = list(layers or (*ASSERTED_LAYERS, "user"))
     if inferred and "inferred" not in chosen:
         chosen.append("inferred")
-    if not inferred and "inferred" in chosen and layers is None:
-        chosen.remove("inferred")
-    return chosen
-
-
-def select(kg: KnowledgeGraph, *, inferred: bool = False,
-           layers: Sequence[str] | None = None) -> list[str]:
-    """Return the layer names an export includes."""
-    chosen = list(layers or (*ASSERTED_LAYERS, "user"))
-    if inferred and "inferred" not in chosen:
-        chosen.append("inferred")
-    if not inferred and "inferred" in chosen and layers is None:
-        chosen.remove("inferred")
     return chosen
 
 
@@ -56,7 +43,7 @@ def bind_prefixes(graph: Graph | Dataset, base: str) -> None:
 def export_graph(kg: KnowledgeGraph, fmt: RdfFormat, *, inferred: bool = False,
                  layers: Sequence[str] | None = None) -> Graph | Dataset:
     """Return the graph (or, for quad formats, the dataset) to serialize."""
-    chosen = select(kg, inferred=inferred, layers=layers)
+    chosen = chosen_layers(inferred=inferred, layers=layers)
     if fmt.quads:
         out = Dataset()
         for layer in chosen:
