@@ -147,7 +147,7 @@ class QueryService:
         return outputs_for(info.form)
 
     def run(self, text: str, info: QueryInfo, media_type: str,
-            dataset: QueryDataset | None = None) -> Answer:
+            dataset: QueryDataset | None = None, *, base_iri: str | None = None) -> Answer:
         """Run a checked query and serialize its answer as ``media_type``.
 
         :raise QueryError: the engine refused it.
@@ -160,7 +160,7 @@ class QueryService:
                     raise QueryError(f"not an absolute IRI: {iri!r} (default-graph-uri and "
                                      "named-graph-uri take graph IRIs)")
         job = QueryJob(text=text, info=info, media_type=media_type,
-                       limit=self.settings.result_limit, dataset=dataset)
+                       limit=self.settings.result_limit, dataset=dataset, base_iri=base_iri)
         result = self.executor.run(job)
         return Answer(result.body, result.media_type, result.truncated, result.seconds)
 

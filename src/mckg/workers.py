@@ -31,7 +31,8 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from .sparql import QueryError, QueryInfo
-from .store.base import QueryDataset, Store, StoreError, StoreSpec
+from .store.base import QueryDataset, Store, StoreSpec
+from .store.errors import KINDS, StoreError
 
 log = logging.getLogger("mckg.workers")
 
@@ -73,6 +74,8 @@ class QueryJob:
     media_type: str
     limit: int
     dataset: QueryDataset | None = None
+    #: Resolves relative IRIs in the query (the endpoint's own URL).
+    base_iri: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def execute_job(store: Store, job: QueryJob, config: WorkerConfig) -> JobResult:
 
     started = time.perf_counter()
     result = store.query(job.text, job.info, dataset=job.dataset, prefixes=config.prefixes,
-                         limit=job.limit)
+                         limit=job.limit, base_iri=job.base_iri)
     try:
         out = serialize_result(result, job.media_type, limit=job.limit,
                                prefixes=config.prefixes, context=config.context)
@@ -140,7 +143,7 @@ def _worker_main(spec: StoreSpec, config: WorkerConfig, conn: Connection) -> Non
         except QueryError as exc:
             conn.send(("query-error", (exc.message, exc.status, exc.line, exc.column), retire))
         except StoreError as exc:
-            conn.send(("store-error", (exc.message, exc.status), retire))
+            conn.send(("store-error", (type(exc).__name__, exc.message), retire))
         except Exception as exc:  # a bug: log it here, report a 500 upstairs
             traceback.print_exc()
             conn.send(("bug", f"{type(exc).__name__}", retire))
@@ -329,6 +332,6 @@ class WorkerPool:
             message, status, line, column = payload
             raise QueryError(message, status=status, line=line, column=column)
         if kind == "store-error":
-            message, status = payload
-            raise StoreError(message, status=status)
+            name, message = payload
+            raise KINDS.get(name, StoreError)(message)
         raise WorkerFailed(f"internal error in the query worker ({payload})")

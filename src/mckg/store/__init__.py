@@ -1,12 +1,13 @@
 """Stores: one interface, chosen by a URL-like setting (``Settings.store`` or ``--store``).
 
 ==============================  ===============================================================
-``memory``                      rdflib's in-memory Dataset (tests, tiny graphs)
-``oxigraph:PATH``               a persistent on-disk Oxigraph store, SPARQL evaluated in Rust
+``memory``                      Oxigraph in memory (tests, one-off commands, tiny graphs)
+``oxigraph:PATH``               a persistent on-disk Oxigraph store (the default for serving)
 ``sparql+http(s)://HOST/PATH``  any SPARQL 1.1 Query/Update endpoint (Virtuoso, Fuseki, …)
 ==============================  ===============================================================
 
-See :mod:`mckg.store.base` for the contract every store keeps.
+Each kind is a class registered in :data:`KINDS`; :func:`parse_store_url` splits a setting into
+its kind and location. See :mod:`mckg.store.base` for the contract every store keeps.
 """
 
 from __future__ import annotations
@@ -14,33 +15,76 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .base import QueryDataset, Store, StoreError, StoreSpec, effective_dataset
+from .base import QueryDataset, Store, StoreSpec, effective_dataset
+from .errors import (
+    StoreError,
+    StoreInputError,
+    StoreLocked,
+    StoreMissing,
+    StoreReadOnly,
+    StoreTimeout,
+    StoreUnavailable,
+)
+from .memory import MemoryStore
+from .oxigraph import OxigraphStore
+from .remote import RemoteStore
 from .results import NativeResult, Serialized, outputs_for, serialize_result
 
 __all__ = [
+    "KINDS",
     "NativeResult",
     "QueryDataset",
     "Serialized",
     "Store",
     "StoreError",
+    "StoreInputError",
+    "StoreLocked",
+    "StoreMissing",
+    "StoreReadOnly",
     "StoreSpec",
+    "StoreTimeout",
+    "StoreUnavailable",
     "default_serve_store",
     "effective_dataset",
     "open_spec",
     "open_store",
     "outputs_for",
+    "parse_store_url",
     "serialize_result",
 ]
 
+#: Every kind of store by the name its URLs start with.
+KINDS: dict[str, type[Store]] = {cls.kind: cls for cls in (MemoryStore, OxigraphStore, RemoteStore)}
+
 
 def default_serve_store() -> str:
-    """Where ``mckg serve`` keeps its Oxigraph store when none is configured.
+    """Where mckg keeps its Oxigraph store when none is configured.
 
     ``$XDG_DATA_HOME/mckg/oxigraph`` (``~/.local/share/mckg/oxigraph``): persistent, so a
-    restart does not rebuild (issue 4).
+    restart does not rebuild, and shared by ``mckg serve`` and the reading commands (``query``,
+    ``export``, ``stats``), so the graph is built once for all of them.
     """
     data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return f"oxigraph:{Path(data_home) / 'mckg' / 'oxigraph'}"
+
+
+def parse_store_url(url: str) -> tuple[str, str]:
+    """Split a store setting into its kind (a key of :data:`KINDS`) and location.
+
+    :raise StoreInputError: the URL names no known kind of store, or lacks its location.
+    """
+    url = url.strip()
+    if url in ("", "memory", "memory:"):
+        return "memory", ""
+    if url.startswith("oxigraph:"):
+        path = url[len("oxigraph:"):]
+        if not path:
+            raise StoreInputError("oxigraph: needs a folder, e.g. oxigraph:./mckg-store")
+        return "oxigraph", path
+    if url.startswith(("sparql+http://", "sparql+https://")):
+        return "sparql", url[len("sparql+"):]
+    raise StoreInputError(f"unknown store {url!r}: expected memory, oxigraph:PATH or "
+                          "sparql+http(s)://…")
 
 
 def open_store(url: str, *, read_only: bool = False, update_url: str | None = None,
@@ -49,43 +93,17 @@ def open_store(url: str, *, read_only: bool = False, update_url: str | None = No
 
     :raise StoreError: the URL names no known kind of store, or the store cannot be opened.
     """
-    url = url.strip()
-    if url in ("", "memory", "memory:"):
-        from .memory import MemoryStore
-
-        return MemoryStore(read_only=read_only)
-    if url.startswith("oxigraph:"):
-        path = url[len("oxigraph:"):]
-        if not path:
-            raise StoreError("oxigraph: needs a folder, e.g. oxigraph:./mckg-store")
-        from .oxigraph import OxigraphStore
-
-        return OxigraphStore(path, read_only=read_only)
-    if url.startswith(("sparql+http://", "sparql+https://")):
-        from .remote import RemoteStore
-
-        return RemoteStore(url[len("sparql+"):], update_url=update_url or None, timeout=timeout,
-                           read_only=read_only)
-    raise StoreError(f"unknown store {url!r}: expected memory, oxigraph:PATH or "
-                     "sparql+http(s)://…")
+    kind, location = parse_store_url(url)
+    return KINDS[kind].open_location(location, read_only=read_only, update_url=update_url,
+                                     timeout=timeout)
 
 
 def open_spec(spec: StoreSpec) -> Store:
     """Open a read-only handle from a :class:`StoreSpec` (in a worker process).
 
-    Workers take no lock: the serving process holds the shared lock for them.
+    :raise StoreError: the spec names no known kind, or the store cannot be opened.
     """
-    if spec.kind == "memory":
-        from .memory import MemoryStore
-
-        return MemoryStore.from_nquads(Path(spec.location))
-    if spec.kind == "oxigraph":
-        from .oxigraph import OxigraphStore
-
-        return OxigraphStore(spec.location, read_only=True, lock=False)
-    if spec.kind == "sparql":
-        from .remote import RemoteStore
-
-        return RemoteStore(spec.location, update_url=spec.options.get("update_url"),
-                           timeout=float(spec.options.get("timeout", 30.0)), read_only=True)
-    raise StoreError(f"unknown store kind {spec.kind!r}")
+    cls = KINDS.get(spec.kind)
+    if cls is None:
+        raise StoreError(f"unknown store kind {spec.kind!r}")
+    return cls.from_spec(spec)

@@ -16,31 +16,19 @@ change when a deployment grows (issue 4):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from rdflib import Dataset, URIRef
+import pyoxigraph as ox
+from rdflib import Dataset
 
+from ..rdfio import format_for_path
 from ..sparql import QueryInfo
+from .loading import LoadRecord, read_quads
 from .results import NativeResult
-
-if TYPE_CHECKING:
-    import pyoxigraph as ox
-
-#: Returns the entry a load adds to the marker's ``loads`` (called once every batch is read).
-LoadRecord = Callable[[], dict[str, Any]]
-
-
-class StoreError(Exception):
-    """The store failed (unreachable, corrupt, refused an operation). ``status`` is for HTTP."""
-
-    def __init__(self, message: str, *, status: int = 500) -> None:
-        self.message = message
-        self.status = status
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -101,12 +89,13 @@ class Store(ABC):
     # -- querying ------------------------------------------------------------------------
     @abstractmethod
     def query(self, text: str, info: QueryInfo, *, dataset: QueryDataset | None = None,
-              prefixes: Mapping[str, str] | None = None,
-              limit: int | None = None) -> NativeResult:
+              prefixes: Mapping[str, str] | None = None, limit: int | None = None,
+              base_iri: str | None = None) -> NativeResult:
         """Evaluate a checked query (see :func:`mckg.sparql.inspect_query`) natively.
 
         ``limit`` lets a backend that converts rows itself stop early; the serializer
-        applies the result limit in any case.
+        applies the result limit in any case. ``base_iri`` resolves relative IRIs in the
+        query (the endpoint passes its own URL, as SPARQL 1.1 Query §4.1.1 allows).
 
         :raise QueryError: the engine refused the query (syntax it alone rejects, a type error).
         :raise StoreError: the store failed.
@@ -143,40 +132,23 @@ class Store(ABC):
 
         :raise DataError: the file is missing or malformed.
         """
-        from ..rdfio import format_for_path, read_file
-
-        fmt = format_for_path(path)
-        if not fmt.quads:
-            read_file(path, fmt=fmt)
-            return {graph}
-        parsed = read_file(path, into=Dataset(), fmt=fmt)
-        assert isinstance(parsed, Dataset)
-        return {graph if g.identifier == parsed.default_graph.identifier else str(g.identifier)
-                for g in parsed.graphs() if len(g)}
+        counts: dict[str, int] = {}
+        for _ in read_quads(path, format_for_path(path), graph=graph, counts=counts):
+            pass
+        return set(counts) or {graph}
 
     def load_file(self, path: Path, *, graph: str) -> None:
         """Load an RDF file: triples into ``graph``, quads (TriG, N-Quads) into their graphs.
 
-        Parsed safely by :mod:`mckg.rdfio` (no fetching, file:line errors); stores with a
-        faster native path override this.
+        Read by :func:`mckg.store.loading.read_quads` (streaming where it can, no fetching,
+        file:line errors); stores with a faster native path override this.
 
         :raise DataError: the file is missing or malformed.
         """
-        from ..rdfio import format_for_path, read_file
+        quads = read_quads(path, format_for_path(path), graph=graph, counts={})
+        self.load_nquads(ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"")
 
-        fmt = format_for_path(path)
-        dataset = Dataset()
-        if fmt.quads:
-            read_file(path, into=dataset, fmt=fmt)
-            default = dataset.default_graph
-            if len(default):
-                target = dataset.graph(URIRef(graph))
-                target.addN((s, p, o, target) for s, p, o in default)
-                dataset.remove_graph(default)
-        else:
-            read_file(path, into=dataset.graph(URIRef(graph)), fmt=fmt)
-        self.load_dataset(dataset)
-
+    @abstractmethod
     def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,
                      record: LoadRecord | None = None) -> None:
         """Add every quad of every batch in **one transaction**: all of them, or none.
@@ -186,30 +158,8 @@ class Store(ABC):
         process dies, the store is left exactly as it was. ``record()`` is appended to the
         marker's ``loads`` together with the data (:func:`mckg.store.loading.with_load`).
 
-        This default stages everything in an rdflib dataset first (memory grows with the
-        load: right for the memory store, which holds it all anyway); persistent stores
-        override it with something that keeps memory bounded by one batch.
-
         :raise StoreError: the store refused the data.
         """
-        from .loading import with_load
-        from .memory import from_oxigraph
-
-        if self.read_only:
-            raise StoreError("this store handle is read-only", status=403)
-        staged = Dataset()
-        contexts: dict[str, Any] = {}
-        for batch in batches:
-            for quad in batch:
-                name = str(quad.graph_name.value)  # type: ignore[union-attr]
-                context = contexts.get(name)
-                if context is None:
-                    context = contexts[name] = staged.graph(URIRef(name))
-                context.add((from_oxigraph(quad.subject), from_oxigraph(quad.predicate),
-                             from_oxigraph(quad.object)))
-        self.load_dataset(staged)
-        if record is not None:
-            self.write_marker(with_load(self.read_marker(), record()))
 
     @abstractmethod
     def clear(self) -> None:
@@ -240,6 +190,21 @@ class Store(ABC):
     @abstractmethod
     def write_marker(self, marker: dict[str, Any] | None) -> None:
         """Record ``marker`` (None removes it). Written last by a load, removed first."""
+
+    # -- opening -------------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def open_location(cls, location: str, *, read_only: bool = False,
+                      update_url: str | None = None, timeout: float = 30.0) -> Store:
+        """Open the store at ``location`` (the part of the store URL after its kind).
+
+        :raise StoreError: it cannot be opened.
+        """
+
+    @classmethod
+    @abstractmethod
+    def from_spec(cls, spec: StoreSpec) -> Store:
+        """Open a read-only handle in a worker process from :meth:`worker_spec`'s answer."""
 
     # -- processes -----------------------------------------------------------------------
     @abstractmethod

@@ -32,12 +32,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
 from ..rdfio import DataError, RdfFormat, format_for_path
-from .base import Store, StoreError
+from .errors import StoreInputError
+
+if TYPE_CHECKING:
+    from .base import Store
 
 #: Statements per batch: about 200 MB resident on Oxigraph (its bulk loader holds a batch
 #: with its indexes in memory; 1M-statement batches take 1.7 GB), and the fastest size measured.
@@ -74,6 +77,9 @@ class LoadReport:
                 "graphs": dict(self.graphs),
                 "loaded": datetime.now(UTC).isoformat(timespec="seconds")}
 
+
+#: Returns the entry a load adds to the marker's ``loads`` (called once every batch is read).
+LoadRecord = Callable[[], dict[str, Any]]
 
 #: Called after each batch with (bytes read, bytes in all files, statements read).
 Progress = Callable[[int, int, int], None]
@@ -186,7 +192,7 @@ def _read_with_rdflib(path: Path, fmt: RdfFormat, target: ox.NamedNode,
     from rdflib import Dataset
 
     from ..rdfio import read_file
-    from .memory import to_oxigraph
+    from .terms import to_oxigraph
 
     dataset = read_file(path, into=Dataset(), fmt=fmt)
     assert isinstance(dataset, Dataset)
@@ -198,7 +204,7 @@ def _read_with_rdflib(path: Path, fmt: RdfFormat, target: ox.NamedNode,
             yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), name)  # type: ignore[arg-type]
 
 
-def _batched(quads: Iterator[ox.Quad], size: int) -> Iterator[list[ox.Quad]]:
+def batched(quads: Iterator[ox.Quad], size: int) -> Iterator[list[ox.Quad]]:
     while True:
         batch = list(islice(quads, size))
         if not batch:
@@ -218,16 +224,16 @@ def load_files(store: Store, paths: Sequence[Path], *, graph: str,
     :raise StoreError: the store refused the load (nothing is changed).
     """
     if batch < 1:
-        raise StoreError("the batch size must be at least 1", status=400)
+        raise StoreInputError("the batch size must be at least 1")
     if not paths:
-        raise StoreError("no file to load", status=400)
+        raise StoreInputError("no file to load")
     try:
         ox.NamedNode(graph)
     except ValueError as exc:
-        raise StoreError(f"not a valid graph IRI: {graph!r} ({exc})", status=400) from None
+        raise StoreInputError(f"not a valid graph IRI: {graph!r} ({exc})") from None
     forbidden = _forbidden(graph, reserved)
     if forbidden:
-        raise StoreError(forbidden, status=400)
+        raise StoreInputError(forbidden)
     checked = check_files(paths)
     total = sum(p.stat().st_size for p, _ in checked)
     report = LoadReport(tuple(str(p.resolve()) for p, _ in checked), graph)
@@ -247,7 +253,7 @@ def load_files(store: Store, paths: Sequence[Path], *, graph: str,
             yield from read_quads(path, fmt, graph=graph, counts=report.graphs, on_read=read)
 
     def batches() -> Iterator[list[ox.Quad]]:
-        for items in _batched(quads(), batch):
+        for items in batched(quads(), batch):
             # Quad files name their graphs as they go: a reserved one fails the load before
             # anything is committed.
             for name in set(report.graphs) - allowed:

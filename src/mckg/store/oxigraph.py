@@ -1,6 +1,9 @@
-"""The ``oxigraph:PATH`` store: a persistent on-disk Oxigraph (RocksDB) store, SPARQL in Rust.
+"""Oxigraph stores: the one SPARQL engine of mckg, in memory or persistent on disk, in Rust.
 
-Queries go to pyoxigraph as strings and their answers stay pyoxigraph objects until they are
+:class:`OxigraphEngine` is everything about *querying and filling* a pyoxigraph ``Store``; it
+is shared by :class:`OxigraphStore` (``oxigraph:PATH``, RocksDB on disk, below) and by
+:class:`mckg.store.memory.MemoryStore` (``memory``, the same engine in RAM). Queries go to
+pyoxigraph as strings and their answers stay pyoxigraph objects until they are
 serialized natively (:mod:`.results`): no rdflib on the hot path.
 
 **The default graph.** Oxigraph 0.5 evaluates a union or multi-``FROM`` default graph as a
@@ -45,12 +48,13 @@ import shutil
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any
 
 import pyoxigraph as ox
 
 from ..sparql import QueryError, QueryInfo
-from .base import LoadRecord, QueryDataset, Store, StoreError, StoreSpec, effective_dataset
+from .base import LoadRecord, QueryDataset, Store, StoreSpec, effective_dataset
+from .errors import StoreError, StoreInputError, StoreLocked, StoreMissing, StoreReadOnly
 from .results import NativeResult
 
 try:  # POSIX only; without it the lock is skipped
@@ -66,16 +70,13 @@ _RENAME_EXCHANGE = 2  # linux/fs.h
 
 #: File types loaded by Oxigraph's own streaming parser; others go through rdflib's safe parsing
 #: (JSON-LD contexts and RDF/XML entities need the guards of :mod:`mckg.rdfio`).
-_NATIVE_FORMATS = {"nt": ox.RdfFormat.N_TRIPLES, "turtle": ox.RdfFormat.TURTLE,
-                   "nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}
-
 _COUNTS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 
 
 def _iri(value: str) -> str:
     """An IRI as a SPARQL term, refusing characters that would break out of ``<…>``."""
     if any(c in value for c in '<>"{}|^`\\ \n\r\t'):
-        raise StoreError(f"not a valid IRI: {value!r}", status=400)
+        raise StoreInputError(f"not a valid IRI: {value!r}")
     return f"<{value}>"
 
 
@@ -142,80 +143,10 @@ def exchange_paths(a: Path, b: Path) -> None:
     os.rename(backup, a)
 
 
-class OxigraphStore(Store):
-    """A pyoxigraph ``Store`` on disk. ``read_only`` handles are what serving processes use."""
+class OxigraphEngine(Store):
+    """Querying and filling a pyoxigraph ``Store`` (in memory or on disk; see subclasses)."""
 
-    kind = "oxigraph"
-
-    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False,
-                 lock: bool = True) -> None:
-        self.path = Path(path).expanduser()
-        super().__init__(f"oxigraph:{self.path}", read_only=read_only)
-        self._lock_file: IO[bytes] | None = None
-        if lock:
-            self._take_lock(exclusive=not read_only)
-        try:
-            if read_only:
-                if not (self.path / "CURRENT").exists():
-                    raise StoreError(f"no Oxigraph store at {self.path}")
-                self._store: ox.Store | None = ox.Store.read_only(str(self.path))
-            else:
-                self.path.mkdir(parents=True, exist_ok=True)
-                if lock:
-                    self._sweep()
-                self._store = ox.Store(str(self.path))
-        except OSError as exc:
-            self._release_lock()
-            raise StoreError(f"cannot open the Oxigraph store at {self.path}: {exc}") from None
-        except BaseException:
-            self._release_lock()
-            raise
-
-    # -- locking -------------------------------------------------------------------------
-    def _take_lock(self, *, exclusive: bool) -> None:
-        if fcntl is None:
-            return
-        if exclusive:
-            self.path.mkdir(parents=True, exist_ok=True)
-        elif not self.path.is_dir():
-            return  # nothing to protect yet; opening will fail with a clear message
-        handle = open(self.path / LOCK_FILE, "a+b")  # noqa: SIM115 - held for the handle's life
-        try:
-            fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            what = "written to" if not exclusive else "in use"
-            raise StoreError(f"the Oxigraph store at {self.path} is {what} by another mckg "
-                             "process; stop it or use another path", status=503) from None
-        self._lock_file = handle
-
-    def _release_lock(self) -> None:
-        if self._lock_file is not None:
-            self._lock_file.close()  # closing releases the flock
-            self._lock_file = None
-
-    def _staging_folders(self) -> list[Path]:
-        pattern = f".{glob.escape(self.path.name)}{STAGING_INFIX}*"
-        return sorted(self.path.parent.glob(pattern))
-
-    def _sweep(self) -> None:
-        """Remove what interrupted loads left beside the store (we hold the writer's lock).
-
-        A staging folder is either an unfinished copy or, after a completed swap, the old
-        store: neither is the live one, so both go. If the two-rename fallback of
-        :func:`exchange_paths` was cut between its renames, the store folder is missing its
-        database: the complete copy is moved back into place first.
-        """
-        for folder in self._staging_folders():
-            if folder.name.endswith(".old") and not (self.path / "CURRENT").exists():
-                ready = folder.with_name(folder.name[: -len(".old")])
-                if (ready / "CURRENT").exists():
-                    shutil.rmtree(self.path, ignore_errors=True)  # empty but for our lock
-                    os.rename(ready, self.path)
-                    self._release_lock()
-                    self._take_lock(exclusive=True)
-        for folder in self._staging_folders():
-            shutil.rmtree(folder, ignore_errors=True)
+    _store: ox.Store | None
 
     @property
     def native(self) -> ox.Store:
@@ -227,13 +158,20 @@ class OxigraphStore(Store):
             raise StoreError(f"{self.url} is closed")
         return self._store
 
+    def _writable(self) -> None:
+        """:raise StoreReadOnly: this handle may not write."""
+        if self.read_only:
+            raise StoreReadOnly("this store handle is read-only")
+
     # -- querying ------------------------------------------------------------------------
     def query(self, text: str, info: QueryInfo, *, dataset: QueryDataset | None = None,
-              prefixes: Mapping[str, str] | None = None,
-              limit: int | None = None) -> NativeResult:
+              prefixes: Mapping[str, str] | None = None, limit: int | None = None,
+              base_iri: str | None = None) -> NativeResult:
         """Evaluate natively; see the module docstring for how the dataset is chosen."""
         chosen = effective_dataset(info, dataset)
         kwargs: dict[str, Any] = {"prefixes": dict(prefixes or {})}
+        if base_iri:
+            kwargs["base_iri"] = base_iri
         store = self.native
         try:
             if chosen is not None and len(chosen.default_graphs) > 1:
@@ -271,12 +209,11 @@ class OxigraphStore(Store):
 
     def update(self, text: str) -> None:
         """Run a SPARQL Update in one transaction (loading only)."""
-        if self.read_only:
-            raise StoreError("this store handle is read-only", status=403)
+        self._writable()
         try:
             self.native.update(text)
         except SyntaxError as exc:
-            raise StoreError(f"update refused: {exc}", status=400) from None
+            raise StoreInputError(f"update refused: {exc}") from None
         except OSError as exc:
             raise StoreError(f"update failed: {exc}") from None
 
@@ -298,14 +235,13 @@ class OxigraphStore(Store):
 
         ``replace`` graphs are dropped first, in a transaction of their own.
         """
-        if self.read_only:
-            raise StoreError("this store handle is read-only", status=403)
+        self._writable()
         try:
             quads = list(ox.parse(data, ox.RdfFormat.N_QUADS))
         except SyntaxError as exc:
-            raise StoreError(f"invalid N-Quads: {exc}", status=400) from None
+            raise StoreInputError(f"invalid N-Quads: {exc}") from None
         if any(isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
-            raise StoreError("every triple must be in a named graph", status=400)
+            raise StoreInputError("every triple must be in a named graph")
         self._drop(list(replace))
         self.extend(quads)
 
@@ -322,6 +258,143 @@ class OxigraphStore(Store):
         except OSError as exc:
             raise StoreError(f"load failed: {exc}") from None
 
+    def load_file(self, path: Path, *, graph: str) -> None:
+        """Stream an RDF file in (triples into ``graph``), each quad with its merge copy.
+
+        The file is parsed **once**: a blank node of the file is the same node in its named
+        graph and in the merged default graph (parsing twice would mint two). Oxigraph's
+        bulk loader is not transactional: callers remove the marker first
+        (:mod:`mckg.store.provision` does), so an interrupted load is redone.
+
+        :raise DataError: the file is missing or malformed (with its line).
+        """
+        from ..rdfio import format_for_path
+        from .loading import DEFAULT_BATCH, batched, quads_with_copies, read_quads
+
+        self._writable()
+        counts: dict[str, int] = {}
+        try:
+            for batch in batched(read_quads(path, format_for_path(path), graph=graph,
+                                            counts=counts), DEFAULT_BATCH):
+                self.native.bulk_extend(quads_with_copies(batch))
+        except OSError as exc:
+            raise StoreError(f"load failed: {exc}") from None
+
+    def clear(self) -> None:
+        """Remove every graph and the marker."""
+        self.write_marker(None)
+        try:
+            self.native.clear()
+        except OSError as exc:
+            raise StoreError(f"clear failed: {exc}") from None
+
+    # -- describing ----------------------------------------------------------------------
+    def named_graphs(self) -> list[str]:
+        """Named graphs holding at least one triple."""
+        return sorted(self.counts())
+
+    def counts(self) -> dict[str, int]:
+        """Triples per named graph, counted natively."""
+        try:
+            answer = self.native.query(_COUNTS)
+        except OSError as exc:
+            raise StoreError(f"the store failed: {exc}") from None
+        assert isinstance(answer, ox.QuerySolutions)
+        out: dict[str, int] = {}
+        for row in answer:
+            graph, count = row[0], row[1]
+            if isinstance(graph, ox.NamedNode) and count is not None:
+                out[graph.value] = int(count.value)
+        return out
+
+
+class OxigraphStore(OxigraphEngine):
+    """A pyoxigraph ``Store`` on disk. ``read_only`` handles are what serving processes use."""
+
+    kind = "oxigraph"
+
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False,
+                 lock: bool = True) -> None:
+        self.path = Path(path).expanduser()
+        super().__init__(f"oxigraph:{self.path}", read_only=read_only)
+        self._lock_file: IO[bytes] | None = None
+        if lock:
+            self._take_lock(exclusive=not read_only)
+        try:
+            if read_only:
+                if not (self.path / "CURRENT").exists():
+                    raise StoreMissing(f"no Oxigraph store at {self.path}")
+                self._store: ox.Store | None = ox.Store.read_only(str(self.path))
+            else:
+                self.path.mkdir(parents=True, exist_ok=True)
+                if lock:
+                    self._sweep()
+                self._store = ox.Store(str(self.path))
+        except OSError as exc:
+            self._release_lock()
+            raise StoreError(f"cannot open the Oxigraph store at {self.path}: {exc}") from None
+        except BaseException:
+            self._release_lock()
+            raise
+
+    @classmethod
+    def open_location(cls, location: str, *, read_only: bool = False,
+                      update_url: str | None = None, timeout: float = 30.0) -> OxigraphStore:
+        """Open (or, for writing, create) the store in the folder ``location``."""
+        return cls(location, read_only=read_only)
+
+    @classmethod
+    def from_spec(cls, spec: StoreSpec) -> OxigraphStore:
+        """Workers take no lock: the serving process holds the shared lock for them."""
+        return cls(spec.location, read_only=True, lock=False)
+
+    # -- locking -------------------------------------------------------------------------
+    def _take_lock(self, *, exclusive: bool) -> None:
+        if fcntl is None:
+            return
+        if exclusive:
+            self.path.mkdir(parents=True, exist_ok=True)
+        elif not self.path.is_dir():
+            return  # nothing to protect yet; opening will fail with a clear message
+        handle = open(self.path / LOCK_FILE, "a+b")  # noqa: SIM115 - held for the handle's life
+        try:
+            fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            what = "written to" if not exclusive else "in use"
+            raise StoreLocked(f"the Oxigraph store at {self.path} is {what} by another mckg "
+                             "process; stop it or use another path") from None
+        self._lock_file = handle
+
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing releases the flock
+            self._lock_file = None
+
+    def _staging_folders(self) -> list[Path]:
+        pattern = f".{glob.escape(self.path.name)}{STAGING_INFIX}*"
+        return sorted(self.path.parent.glob(pattern))
+
+    def _sweep(self) -> None:
+        """Remove what interrupted loads left beside the store (we hold the writer's lock).
+
+        A staging folder is either an unfinished copy or, after a completed swap, the old
+        store: neither is the live one, so both go. If the two-rename fallback of
+        :func:`exchange_paths` was cut between its renames, the store folder is missing its
+        database: the complete copy is moved back into place first.
+        """
+        for folder in self._staging_folders():
+            if folder.name.endswith(".old") and not (self.path / "CURRENT").exists():
+                ready = folder.with_name(folder.name[: -len(".old")])
+                if (ready / "CURRENT").exists():
+                    shutil.rmtree(self.path, ignore_errors=True)  # empty but for our lock
+                    os.rename(ready, self.path)
+                    self._release_lock()
+                    self._take_lock(exclusive=True)
+        for folder in self._staging_folders():
+            shutil.rmtree(folder, ignore_errors=True)
+
+    # -- loading -------------------------------------------------------------------------
     def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,
                      record: LoadRecord | None = None) -> None:
         """Bulk-load a checkpoint of the store, then swap it in (see the module docstring).
@@ -333,8 +406,7 @@ class OxigraphStore(Store):
         from .loading import quads_with_copies, with_load
 
         if self.read_only or (self._lock_file is None and fcntl is not None):
-            raise StoreError("a bulk load needs the store opened for writing, with its lock",
-                             status=403)
+            raise StoreReadOnly("a bulk load needs the store opened for writing, with its lock")
         self._sweep()
         staging = self.path.parent / f".{self.path.name}{STAGING_INFIX}{secrets.token_hex(6)}"
         try:
@@ -384,95 +456,6 @@ class OxigraphStore(Store):
         shutil.rmtree(staging, ignore_errors=True)  # the old store
         self._store = ox.Store(str(self.path))
 
-    def file_graphs(self, path: Path, *, graph: str) -> set[str]:
-        """Parse ``path`` natively once, keeping nothing but the names of its graphs."""
-        import gzip
-
-        from ..rdfio import DataError, format_for_path
-
-        fmt = format_for_path(path)
-        native = _NATIVE_FORMATS.get(fmt.name)
-        if native is None:
-            return super().file_graphs(path, graph=graph)
-        names: set[str] = set()
-        opener = gzip.open if path.suffix.lower() == ".gz" else open
-        try:
-            with opener(path, "rb") as fh:
-                for quad in ox.parse(cast(IO[bytes], fh), native,
-                                     base_iri=path.resolve().as_uri()):
-                    name = quad.graph_name
-                    names.add(name.value if isinstance(name, ox.NamedNode) else graph)
-        except SyntaxError as exc:
-            raise DataError(str(path), str(exc).split(" (line")[0], exc.lineno) from None
-        except OSError as exc:
-            raise DataError(str(path), getattr(exc, "strerror", None) or str(exc)) from None
-        return names or {graph}
-
-    def load_file(self, path: Path, *, graph: str) -> None:
-        """Stream N-Triples, Turtle, N-Quads or TriG (gzip too) with Oxigraph's bulk loader.
-
-        Millions of triples load in seconds and bounded memory, where rdflib takes minutes
-        and gigabytes (design notes). The bulk loader is not transactional: callers remove
-        the marker first (:mod:`mckg.store.provision` does), so an interrupted load is redone.
-
-        :raise DataError: the file is missing or malformed (with its line).
-        """
-        import gzip
-
-        from ..rdfio import DataError, format_for_path
-
-        fmt = format_for_path(path)
-        native = _NATIVE_FORMATS.get(fmt.name)
-        if native is None:
-            super().load_file(path, graph=graph)
-            return
-        if self.read_only:
-            raise StoreError("this store handle is read-only", status=403)
-        target = ox.NamedNode(graph)
-        # Named graph first, then the merged default graph (see the module docstring).
-        destinations: list[ox.NamedNode | ox.DefaultGraph] = (
-            [target, ox.DefaultGraph()] if not fmt.quads else [target])
-        try:
-            for destination in destinations:
-                opener = gzip.open if path.suffix.lower() == ".gz" else open
-                with opener(path, "rb") as fh:
-                    self.native.bulk_load(cast(IO[bytes], fh), native,
-                                          base_iri=path.resolve().as_uri(), to_graph=destination)
-        except SyntaxError as exc:
-            raise DataError(str(path), str(exc).split(" (line")[0], exc.lineno) from None
-        except OSError as exc:
-            raise DataError(str(path), getattr(exc, "strerror", None) or str(exc)) from None
-        if fmt.quads:  # copy every graph the file named into the default graph
-            graphs = [g for g in self.named_graphs()]
-            self.update(" ; ".join(f"ADD SILENT {_iri(g)} TO DEFAULT" for g in graphs))
-
-    def clear(self) -> None:
-        """Remove every graph and the marker."""
-        self.write_marker(None)
-        try:
-            self.native.clear()
-        except OSError as exc:
-            raise StoreError(f"clear failed: {exc}") from None
-
-    # -- describing ----------------------------------------------------------------------
-    def named_graphs(self) -> list[str]:
-        """Named graphs holding at least one triple."""
-        return sorted(self.counts())
-
-    def counts(self) -> dict[str, int]:
-        """Triples per named graph, counted natively."""
-        try:
-            answer = self.native.query(_COUNTS)
-        except OSError as exc:
-            raise StoreError(f"the store failed: {exc}") from None
-        assert isinstance(answer, ox.QuerySolutions)
-        out: dict[str, int] = {}
-        for row in answer:
-            graph, count = row[0], row[1]
-            if isinstance(graph, ox.NamedNode) and count is not None:
-                out[graph.value] = int(count.value)
-        return out
-
     # -- persistence ---------------------------------------------------------------------
     def read_marker(self) -> dict[str, Any] | None:
         """The marker file's content, or None if absent or unreadable."""
@@ -490,7 +473,7 @@ class OxigraphStore(Store):
                 path.unlink()
         else:
             if self.read_only:
-                raise StoreError("this store handle is read-only", status=403)
+                raise StoreReadOnly("this store handle is read-only")
             self.native.flush()
             _write_marker_file(self.path, marker)
         _fsync_dir(self.path)

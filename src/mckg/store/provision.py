@@ -27,7 +27,8 @@ from typing import Any
 
 from .. import __version__
 from ..config import Settings
-from .base import Store, StoreError
+from .base import Store
+from .errors import StoreError, StoreInputError, StoreLocked
 
 log = logging.getLogger("mckg.store")
 
@@ -83,7 +84,7 @@ def fingerprint(settings: Settings) -> str:
         try:
             add("extra", path, _sha256(path))
         except OSError as exc:
-            raise StoreError(f"{path}: {exc.strerror or exc}", status=400) from None
+            raise StoreInputError(f"{path}: {exc.strerror or exc}") from None
     return digest.hexdigest()
 
 
@@ -155,8 +156,10 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
             store = open_store(url, read_only=kind == "oxigraph", update_url=update_url,
                                timeout=timeout)
             marker = store.read_marker()
-        except StoreError as exc:
-            if kind != "oxigraph" or exc.status == 503:
+        except StoreLocked:
+            raise
+        except StoreError:
+            if kind != "oxigraph":
                 raise
             store = None  # no store there yet: it is created below
         if store is not None and not force and marker and marker.get("fingerprint") == fp:

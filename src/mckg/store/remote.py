@@ -48,7 +48,8 @@ import pyoxigraph as ox
 import requests
 
 from ..sparql import QueryError, QueryInfo
-from .base import LoadRecord, QueryDataset, Store, StoreError, StoreSpec, effective_dataset
+from .base import LoadRecord, QueryDataset, Store, StoreSpec, effective_dataset
+from .errors import StoreError, StoreInputError, StoreReadOnly, StoreTimeout, StoreUnavailable
 from .results import NativeResult
 
 #: Graph holding the RDF merge of all loaded graphs: the default graph of queries.
@@ -99,7 +100,7 @@ def _clean_bnodes(body: bytes) -> bytes:
 def _check_iri(value: str) -> str:
     """Refuse a graph name that would break out of ``<…>`` in an update."""
     if not value or any(c in value for c in '<>"{}|^`\\ \n\r\t'):
-        raise StoreError(f"not a valid graph IRI: {value!r}", status=400)
+        raise StoreInputError(f"not a valid graph IRI: {value!r}")
     return value
 
 
@@ -155,6 +156,18 @@ class RemoteStore(Store):
         self._session = session or requests.Session()
         self._graphs: list[str] | None = None
 
+    @classmethod
+    def open_location(cls, location: str, *, read_only: bool = False,
+                      update_url: str | None = None, timeout: float = 30.0) -> RemoteStore:
+        """Reach the endpoint whose query URL is ``location``."""
+        return cls(location, update_url=update_url or None, timeout=timeout, read_only=read_only)
+
+    @classmethod
+    def from_spec(cls, spec: StoreSpec) -> RemoteStore:
+        """A read-only client of the same endpoint."""
+        return cls(spec.location, update_url=spec.options.get("update_url"),
+                   timeout=float(spec.options.get("timeout", 30.0)), read_only=True)
+
     # -- HTTP ----------------------------------------------------------------------------
     def _request(self, url: str, params: list[tuple[str, str]], *, accept: str,
                  post: bool) -> tuple[bytes, str]:
@@ -174,7 +187,7 @@ class RemoteStore(Store):
                 for chunk in response.iter_content(64 * 1024):  # ends with the body
                     size += len(chunk)
                     if size > MAX_ANSWER_BYTES:
-                        raise StoreError("the remote answer is too large", status=502)
+                        raise StoreUnavailable("the remote answer is too large")
                     if time.monotonic() > deadline:
                         raise requests.Timeout()
                     chunks.append(chunk)
@@ -182,16 +195,15 @@ class RemoteStore(Store):
                 status = response.status_code
                 media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         except requests.Timeout:
-            raise StoreError(f"the SPARQL endpoint did not answer within {self.timeout:g} s",
-                             status=504) from None
+            raise StoreTimeout(f"the SPARQL endpoint did not answer within {self.timeout:g} s") from None
         except requests.RequestException as exc:
-            raise StoreError(f"the SPARQL endpoint {url} is unreachable: {exc}", status=502) from None
+            raise StoreUnavailable(f"the SPARQL endpoint {url} is unreachable: {exc}") from None
         if status >= 400:
             message = body.decode("utf-8", "replace").strip()[:1000] or f"HTTP {status}"
             if status in (400, 403):
                 raise QueryError(f"the SPARQL endpoint refused the query: {message}",
                                  status=status)
-            raise StoreError(f"the SPARQL endpoint failed (HTTP {status}): {message}", status=502)
+            raise StoreUnavailable(f"the SPARQL endpoint failed (HTTP {status}): {message}")
         return body, media_type.lower()
 
     def _select(self, text: str, params: Iterable[tuple[str, str]] = ()) -> list[dict[str, Any]]:
@@ -201,7 +213,7 @@ class RemoteStore(Store):
         try:
             return list(json.loads(body)["results"]["bindings"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise StoreError(f"unreadable answer from the SPARQL endpoint: {exc}", status=502) from None
+            raise StoreUnavailable(f"unreadable answer from the SPARQL endpoint: {exc}") from None
 
     # -- querying ------------------------------------------------------------------------
     def loaded_graphs(self) -> list[str]:
@@ -213,10 +225,11 @@ class RemoteStore(Store):
         return self._graphs
 
     def query(self, text: str, info: QueryInfo, *, dataset: QueryDataset | None = None,
-              prefixes: Mapping[str, str] | None = None,
-              limit: int | None = None) -> NativeResult:
+              prefixes: Mapping[str, str] | None = None, limit: int | None = None,
+              base_iri: str | None = None) -> NativeResult:
         """Send the query with the dataset made explicit; parse the answer natively."""
-        prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in (prefixes or {}).items())
+        prologue = f"BASE <{_check_iri(base_iri)}>\n" if base_iri else ""
+        prologue += "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in (prefixes or {}).items())
         params: list[tuple[str, str]] = [("query", prologue + text)]
         chosen = effective_dataset(info, dataset)
         if chosen is None:
@@ -243,17 +256,17 @@ class RemoteStore(Store):
             triples = [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, rdf)]
             return NativeResult(info.form, triples=triples, query_limit=info.limit)
         except (SyntaxError, ValueError) as exc:
-            raise StoreError(f"unreadable answer from the SPARQL endpoint ({media_type}): {exc}",
-                             status=502) from None
+            raise StoreUnavailable(
+                f"unreadable answer from the SPARQL endpoint ({media_type}): {exc}") from None
 
     def update(self, text: str) -> None:
         """POST a SPARQL Update as the form parameter ``update``."""
         if self.read_only:
-            raise StoreError("this store handle is read-only", status=403)
+            raise StoreReadOnly("this store handle is read-only")
         try:
             self._request(self.update_url, [("update", text)], accept="*/*", post=True)
         except QueryError as exc:
-            raise StoreError(f"update refused: {exc.message}", status=502) from None
+            raise StoreUnavailable(f"update refused: {exc.message}") from None
 
     # -- loading -------------------------------------------------------------------------
     def _insert(self, quads: list[ox.Quad], graph: str) -> None:
@@ -277,15 +290,15 @@ class RemoteStore(Store):
         detect an interrupted load remove the marker first (:mod:`mckg.store.provision` does).
         """
         if self.read_only:
-            raise StoreError("this store handle is read-only", status=403)
+            raise StoreReadOnly("this store handle is read-only")
         try:
             quads = list(ox.parse(data, ox.RdfFormat.N_QUADS))
         except SyntaxError as exc:
-            raise StoreError(f"invalid N-Quads: {exc}", status=400) from None
+            raise StoreInputError(f"invalid N-Quads: {exc}") from None
         by_graph: dict[str, list[ox.Quad]] = defaultdict(list)
         for quad in quads:
             if not isinstance(quad.graph_name, ox.NamedNode):
-                raise StoreError("every triple must be in a named graph", status=400)
+                raise StoreInputError("every triple must be in a named graph")
             by_graph[quad.graph_name.value].append(quad)
         replaced = [_check_iri(g) for g in replace]
         for graph in replaced:
@@ -320,7 +333,7 @@ class RemoteStore(Store):
         from .loading import with_load
 
         if self.read_only:
-            raise StoreError("this store handle is read-only", status=403)
+            raise StoreReadOnly("this store handle is read-only")
         self._drop_staging(self._staging_graphs())  # what killed loads left behind
         token = secrets.token_hex(8)
         staging: dict[str, str] = {}

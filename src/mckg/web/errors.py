@@ -16,7 +16,15 @@ from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from ..sparql import QueryError
-from ..store.base import StoreError
+from ..store.errors import (
+    StoreError,
+    StoreInputError,
+    StoreLocked,
+    StoreMissing,
+    StoreReadOnly,
+    StoreTimeout,
+    StoreUnavailable,
+)
 from ..workers import PoolError
 from .negotiation import parse_accept, quality
 
@@ -116,6 +124,18 @@ def from_status(status: int, message: str, **kwargs: Any) -> HttpError:
     return cls(message, **kwargs)
 
 
+#: The HTTP status of each kind of store error (the store layer knows nothing of HTTP).
+_STORE_STATUS: tuple[tuple[type[StoreError], int], ...] = (
+    (StoreInputError, 400), (StoreReadOnly, 403), (StoreMissing, 503), (StoreLocked, 503),
+    (StoreTimeout, 504), (StoreUnavailable, 502),
+)
+
+
+def store_status(exc: StoreError) -> int:
+    """The status a store error is answered with (500 for a failure of the store itself)."""
+    return next((status for kind, status in _STORE_STATUS if isinstance(exc, kind)), 500)
+
+
 def as_http_error(exc: BaseException) -> HttpError:
     """Map library and werkzeug exceptions onto the hierarchy (unknown ones become 500)."""
     if isinstance(exc, HttpError):
@@ -126,7 +146,7 @@ def as_http_error(exc: BaseException) -> HttpError:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return from_status(exc.status, exc.message, headers=headers)
     if isinstance(exc, StoreError):
-        return from_status(exc.status, exc.message)
+        return from_status(store_status(exc), exc.message)
     if isinstance(exc, HTTPException):
         error = from_status(exc.code or 500, exc.description or exc.name)
         if exc.code == 405 and exc.response is None:
