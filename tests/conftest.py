@@ -17,6 +17,26 @@ from mckg.graphs import KnowledgeGraph, build
 from mckg.store import Store
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Each test process gets its own ``XDG_DATA_HOME``: mckg's default store lives there.
+
+    The reading commands (``mckg query``, ``export``, ``stats``) build the graph into that
+    store once and reuse it, so a test process builds it at most once, and parallel test
+    processes never share (or lock) one another's store — nor the user's.
+    """
+    import os
+
+    home = tmp_path_factory.mktemp("xdg")
+    previous = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     """Default settings: shipped data, canonical base IRI, reasoning on."""

@@ -23,7 +23,6 @@ from mckg.cli import main
 from mckg.config import Settings
 from mckg.graphs import KnowledgeGraph, canonical_decimal
 from mckg.results import json_term
-from mckg.run import run_query
 from mckg.service import query_store
 from mckg.store.memory import MemoryStore
 
@@ -71,15 +70,9 @@ def memory_store(kg: KnowledgeGraph) -> Iterator[MemoryStore]:
     store.close()
 
 
-@pytest.fixture(params=["graph", "memory", "oxigraph"])
-def answers(request: pytest.FixtureRequest, kg: KnowledgeGraph, settings: Settings) -> Answers:
-    """The competency queries answered by the built graph, the memory store and Oxigraph."""
-    if request.param == "graph":
-        def from_graph(name_or_text: str) -> list[Row]:
-            result = run_query(kg, text_of(name_or_text), settings=settings)
-            return [{str(k): v for k, v in row.asdict().items()} for row in result]
-
-        return from_graph
+@pytest.fixture(params=["memory", "oxigraph"])
+def answers(request: pytest.FixtureRequest, settings: Settings) -> Answers:
+    """The competency queries answered by the memory store and the on-disk Oxigraph store."""
     if request.param == "memory":
         store = request.getfixturevalue("memory_store")
 

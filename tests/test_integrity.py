@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from rdflib import OWL, RDF, RDFS, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, PROV, QB, SKOS, VOID, XSD, DefinedNamespace
@@ -106,16 +108,20 @@ def test_disagreeing_statements_are_both_kept(kg, conflict_kind):
             assert (side, RDF.type, None) in data, side
 
 
-def test_germany_portal_both_sources_kept(kg, settings):
+def test_germany_portal_both_sources_kept(settings):
     """Survey partner and OECD disagree on Germany's portal: both findings stay."""
-    from mckg.run import run_query
+    from mckg.service import query_store
+    from mckg.store.provision import provision
 
     text = """
     SELECT ?status ?source WHERE {
       ?f a mckg:PortalFinding ; mckg:about country:DE ; mckg:status ?status ; mckg:reportedBy ?source .
       ?c a mckg:Conflict ; mckg:side ?f .
     }"""
-    got = {(str(r.status).rsplit("/", 1)[1], str(r.source).rsplit("/", 1)[1])
-           for r in run_query(kg, text, settings=settings)}
+    store, _ = provision(settings, "memory")
+    with store:
+        _, answer = query_store(store, settings, text)
+    got = {(row["status"]["value"].rsplit("/", 1)[1], row["source"]["value"].rsplit("/", 1)[1])
+           for row in json.loads(answer.body)["results"]["bindings"]}
     assert ("none-no-plans", "mce-partner-survey-w1") in got
     assert ("national-portal", "oecd-2023b") in got

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from rdflib import RDF, URIRef
+from rdflib import RDF, Graph, URIRef
 
-from mckg.export import export_graph
+from mckg.export import export_store
+from mckg.formats import rdf_format
 from mckg.namespaces import MCKG
-from mckg.rdfio import format_by_name
+from mckg.store.memory import MemoryStore
 
 ID = "https://w3id.org/mckg/id/"
 
@@ -37,10 +38,16 @@ def test_property_chain_links_regional_findings_to_their_country(kg):
     assert (finding, MCKG.concernsCountry, URIRef(ID + "country/BE")) in kg.graph("inferred")
 
 
-def test_export_includes_or_omits_inferences(kg):
-    fmt = format_by_name("turtle")
-    without = export_graph(kg, fmt, inferred=False)
-    with_inferred = export_graph(kg, fmt, inferred=True)
+def test_export_includes_or_omits_inferences(kg, settings):
+    store = MemoryStore()
+    store.load_dataset(kg.dataset)
+    fmt = rdf_format("nt")
+
+    def export(inferred: bool) -> Graph:
+        data = export_store(store, fmt, base=settings.base, inferred=inferred)
+        return Graph().parse(data=data, format="nt")
+
+    without, with_inferred = export(False), export(True)
     triple = (URIRef(ID + "portal/ie-national-portal"), RDF.type, MCKG.Portal)
     assert triple not in without
     assert triple in with_inferred

@@ -12,14 +12,16 @@ from rdflib import Graph
 
 from . import __version__
 from .config import Settings, load_settings
-from .graphs import KnowledgeGraph, build
-from .rdfio import FORMATS, DataError, format_by_name
-from .store import Store
+from .formats import FORMATS, rdf_format
+from .graphs import LAYERS, KnowledgeGraph, build
+from .rdfio import DataError
+from .store import Store, default_serve_store
 
 #: ``--store`` of the commands that read the graph (serve and load have their own wording).
 STORE_HELP = ("Run on this store: memory, oxigraph:PATH or sparql+http(s)://…, loaded with the "
               "graph first unless it holds it already (as mckg serve does). Default: the store "
-              "setting (config, MCKG_STORE); without one, the graph built in memory.")
+              "setting (config, MCKG_STORE); without one, the persistent store mckg serve uses, "
+              "so the graph is built once for every command.")
 
 EXIT_VIOLATION = 1
 EXIT_BAD_INPUT = 2
@@ -40,9 +42,13 @@ class State:
                 fail(str(exc))
         return self._kg
 
-    def store_url(self, option: str | None) -> str | None:
-        """The store a command runs on: ``--store``, else the setting; None for neither."""
-        return option or self.settings.store or None
+    def store_url(self, option: str | None) -> str:
+        """The store a command runs on: ``--store``, else the setting, else mckg's own.
+
+        mckg's own is the persistent store ``mckg serve`` uses: the graph is built and
+        reasoned once, and every later command (and server) reads it as it is.
+        """
+        return option or self.settings.store or default_serve_store()
 
     def store(self, url: str, *, reasoning: bool | None = None) -> Store:
         """Open ``url`` holding the graph, loading it first if needed — as ``mckg serve`` does.
@@ -127,24 +133,31 @@ def validate(state: State, inference: str) -> None:
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("build"), show_default=True, help="Output folder.")
+@click.option("--store", "store_option", default=None, help=STORE_HELP)
 @click.pass_obj
-def build_cmd(state: State, out_dir: Path) -> None:
+def build_cmd(state: State, out_dir: Path, store_option: str | None) -> None:
     """Write the merged asserted graph, the inferred graph and the dataset with named graphs."""
-    from .export import export_bytes
+    from .export import export_graphs, store_graphs
+    from .store import StoreError
 
-    kg = state.graph(reasoning=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    base = state.settings.base
     outputs = {
-        "mckg.ttl": (format_by_name("turtle"), False, None),
-        "mckg-inferred.ttl": (format_by_name("turtle"), True, ["inferred"]),
-        "mckg.trig": (format_by_name("trig"), True, None),
-        "mckg.nt": (format_by_name("nt"), False, None),
-        "mckg.jsonld": (format_by_name("json-ld"), False, None),
+        "mckg.ttl": ("turtle", None),
+        "mckg-inferred.ttl": ("turtle", ["inferred"]),
+        "mckg.trig": ("trig", [*LAYERS]),
+        "mckg.nt": ("nt", None),
+        "mckg.jsonld": ("json-ld", None),
     }
-    for name, (fmt, inferred, layers) in outputs.items():
-        data = export_bytes(kg, fmt, inferred=inferred, layers=layers)
-        (out_dir / name).write_bytes(data)
-        click.echo(f"wrote {out_dir / name} ({len(data):,} bytes)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with state.store(state.store_url(store_option), reasoning=True) as store:
+        for name, (fmt_name, layers) in outputs.items():
+            try:
+                graphs = store_graphs(store, base, layers=layers)
+                data = export_graphs(store, graphs, rdf_format(fmt_name), base=base).data
+            except StoreError as exc:
+                fail(exc.message)
+            (out_dir / name).write_bytes(data)
+            click.echo(f"wrote {out_dir / name} ({len(data):,} bytes)")
 
 
 build_cmd.name = "build"
@@ -162,51 +175,50 @@ build_cmd.name = "build"
               help="Write to this file instead of stdout.")
 @click.option("--dumps", "dumps_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write the published dumps (Turtle, N-Triples, JSON-LD, TriG; gzip where "
-              "large) and their DCAT + VoID description (dataset.ttl) into this folder. They "
-              "are built from the source files, as mckg serve publishes them, whatever the store.")
+              "large) and their DCAT + VoID description (dataset.ttl) into this folder, as "
+              "mckg serve publishes them.")
 @click.option("--store", "store_option", default=None, help=STORE_HELP)
 @click.pass_obj
 def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
            output: Path | None, dumps_dir: Path | None, store_option: str | None) -> None:
     """Serialize the graph as Turtle, JSON-LD, N-Triples, TriG, N-Quads or RDF/XML.
 
-    With a store, what the store holds is exported (``user`` then covers every graph that is
-    no layer's, including what mckg load added), read by the store's own engine.
+    What the store holds is exported (``user`` covers every graph that is no layer's,
+    including what mckg load added), read by the store's own engine.
     """
-    from .export import export_bytes, export_store
+    from .export import export_store
+    from .store import StoreError
 
-    if dumps_dir is not None:
-        from .linked.site import LinkedData
-
-        site = LinkedData.for_graph(state.graph(reasoning=True), state.settings,
-                                    dumps_dir=dumps_dir)
-        for dump in site.dumps():
-            click.echo(f"wrote {dumps_dir / dump.name} ({dump.size:,} bytes, "
-                       f"{dump.triples:,} triples)", err=True)
-        description = site.description()
-        (dumps_dir / "dataset.ttl").write_bytes(description.serialize(format="turtle",
-                                                                      encoding="utf-8"))
-        click.echo(f"wrote {dumps_dir / 'dataset.ttl'} (DCAT + VoID)", err=True)
-        return
-    fmt = format_by_name(fmt_name)
     url = state.store_url(store_option)
-    if url is not None:
-        from .store import StoreError
-
-        with state.store(url, reasoning=inferred or "inferred" in layers or None) as store:
-            try:
-                data = export_store(store, fmt, base=state.settings.base, inferred=inferred,
-                                    layers=list(layers) or None)
-            except StoreError as exc:
-                fail(exc.message)
-    else:
-        kg = state.graph(reasoning=inferred or "inferred" in layers)
-        data = export_bytes(kg, fmt, inferred=inferred, layers=list(layers) or None)
+    with state.store(url, reasoning=True) as store:
+        try:
+            if dumps_dir is not None:
+                write_published_dumps(state.settings, store, dumps_dir)
+                return
+            data = export_store(store, rdf_format(fmt_name), base=state.settings.base,
+                                inferred=inferred, layers=list(layers) or None)
+        except StoreError as exc:
+            fail(exc.message)
     if output:
         output.write_bytes(data)
         click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
     else:
         sys.stdout.buffer.write(data)
+
+
+def write_published_dumps(settings: Settings, store: Store, folder: Path) -> None:
+    """Write the dumps ``mckg serve`` publishes, and their DCAT + VoID description."""
+    from .linked.site import LinkedData
+    from .service import QueryService
+
+    site = LinkedData.for_service(QueryService.inline(settings, store), settings,
+                                  dumps_dir=folder)
+    for dump in site.dumps():
+        click.echo(f"wrote {folder / dump.name} ({dump.size:,} bytes, {dump.triples:,} "
+                   "triples)", err=True)
+    description = site.description()
+    (folder / "dataset.ttl").write_bytes(description.serialize(format="turtle", encoding="utf-8"))
+    click.echo(f"wrote {folder / 'dataset.ttl'} (DCAT + VoID)", err=True)
 
 
 @main.command()
@@ -222,7 +234,7 @@ def query(state: State, query: str, out_format: str, inferred: bool,
     """Run QUERY: a .rq file, the name of a stored query (e.g. cq01) or SPARQL text.
 
     The query is checked and run exactly as the endpoint runs it, on the store's own engine
-    (Oxigraph natively; rdflib for the memory store, with its spec fixes). SELECT and ASK
+    (by default the persistent Oxigraph store, built once and reused). SELECT and ASK
     answers print as a table or as CSV, TSV, JSON or XML results; CONSTRUCT and DESCRIBE as
     Turtle, or RDF/XML with --format xml and JSON-LD with --format json.
     """
@@ -248,7 +260,7 @@ def query(state: State, query: str, out_format: str, inferred: bool,
                                                              "application/sparql-results+json")
     graphs = {"xml": "application/rdf+xml", "json": "application/ld+json"}.get(out_format,
                                                                                "text/turtle")
-    with state.store(state.store_url(store_option) or "memory", reasoning=inferred) as store:
+    with state.store(state.store_url(store_option), reasoning=inferred) as store:
         try:
             info, answer = query_store(store, state.settings, text, results=results,
                                        graphs=graphs, inferred=inferred)
@@ -270,21 +282,17 @@ def query(state: State, query: str, out_format: str, inferred: bool,
 def stats(state: State, as_json: bool, store_option: str | None) -> None:
     """Print counts: triples per graph, classes, properties, concepts, shapes, facts.
 
-    With a store, what the store holds is counted by its own engine (loaded graphs included).
+    What the store holds is counted by its own engine (loaded graphs included).
     """
-    from .stats import compute, compute_store
+    from .stats import compute
     from .store import StoreError
     from .validation import load_shapes
 
-    url = state.store_url(store_option)
-    if url is not None:
-        with state.store(url, reasoning=True) as store:
-            try:
-                result = compute_store(store, state.settings.base, load_shapes())
-            except StoreError as exc:
-                fail(exc.message)
-    else:
-        result = compute(state.graph(reasoning=True), load_shapes())
+    with state.store(state.store_url(store_option), reasoning=True) as store:
+        try:
+            result = compute(store, state.settings.base, load_shapes())
+        except StoreError as exc:
+            fail(exc.message)
     if as_json:
         payload = {k: (dict(v) if isinstance(v, dict) else v) for k, v in vars(result).items()}
         click.echo(json.dumps(payload, indent=2, sort_keys=True))

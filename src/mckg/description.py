@@ -11,21 +11,15 @@ from collections.abc import Iterable, Mapping
 from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDFS, VOID
 
+from .formats import FORMATS as RDF_FORMATS
+from .formats import RESULT_FORMATS
 from .namespaces import rebase_prefixes
-from .rdfio import FORMATS as RDF_FORMATS
-from .results import RESULT_FORMATS
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 
 #: The report every fact comes from.
 SOURCE_DOI = "https://doi.org/10.5281/zenodo.13850890"
 LICENSE = "https://creativecommons.org/licenses/by-sa/4.0/"
-
-_W3C_RDF_FORMATS = {
-    "turtle": "Turtle", "nt": "N-Triples", "json-ld": "JSON-LD", "xml": "RDF_XML",
-    "trig": "TriG", "nquads": "N-Quads",
-}
-
 
 def dataset_iri(base: str) -> URIRef:
     """The IRI of the mckg dataset under ``base``."""
@@ -58,7 +52,7 @@ def service_description(endpoint: str, *, base: str, counts: Mapping[str, int],
         g.add((service, SD.resultFormat, URIRef(fmt.iri)))
     for rdf in RDF_FORMATS:
         g.add((service, SD.resultFormat,
-               URIRef("http://www.w3.org/ns/formats/" + _W3C_RDF_FORMATS[rdf.name])))
+               URIRef(rdf.iri)))
     g.add((service, DCTERMS.title, Literal("mckg SPARQL endpoint", lang="en")))
     g.add((service, RDFS.comment, Literal(
         "Read-only SPARQL 1.1 endpoint of the mckg knowledge graph. The default graph is the "

@@ -1,29 +1,29 @@
-"""Exporting the graph: choose layers, then serialize in any of the formats of :mod:`rdfio`.
+"""Exporting what a store holds: choose layers, then serialize in any format of :mod:`rdfio`.
 
-Two sources: a built :class:`~mckg.graphs.KnowledgeGraph` (rdflib, :func:`export_bytes`), or
-whatever a store holds (:func:`export_store`, queried natively — an Oxigraph store with a
-million loaded triples exports without rdflib ever holding them, except for JSON-LD, whose
-compaction with the project's context is rdflib's).
+Everything is read from the store by its own engine (an Oxigraph store with a million loaded
+triples exports without rdflib ever holding them) and written by pyoxigraph, except JSON-LD,
+whose compaction with the project's context is rdflib's (:func:`mckg.linked.context.to_jsonld`).
+
+Decimals come out in the project's canonical form (``15.0``; Oxigraph keeps values and writes
+XSD 1.1's ``15``), so every export of the same fact compares equal term by term.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import pyoxigraph as ox
-from rdflib import Dataset, Graph
+from rdflib import Dataset, Graph, Literal, URIRef
 
-from .graphs import ASSERTED_LAYERS, LAYERS, KnowledgeGraph, canonical_decimal, graph_iri
+from .formats import RdfFormat
+from .graphs import ASSERTED_LAYERS, LAYERS, canonical_decimal, graph_iri
 from .namespaces import rebase_prefixes
-from .rdfio import RdfFormat, project_context, serialize
-
-if TYPE_CHECKING:
-    from .store import Store
+from .sparql import inspect_query
+from .store import Store
+from .store.results import used_prefixes
 
 _XSD_DECIMAL = "http://www.w3.org/2001/XMLSchema#decimal"
-_NATIVE = {"turtle": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES,
-           "xml": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG, "nquads": ox.RdfFormat.N_QUADS}
 
 
 def chosen_layers(*, inferred: bool = False, layers: Sequence[str] | None = None) -> list[str]:
@@ -33,48 +33,6 @@ def chosen_layers(*, inferred: bool = False, layers: Sequence[str] | None = None
         chosen.append("inferred")
     return chosen
 
-
-def bind_prefixes(graph: Graph | Dataset, base: str) -> None:
-    """Bind the project's prefix registry (moved under ``base``) on ``graph``."""
-    for prefix, iri in rebase_prefixes(base).items():
-        graph.bind(prefix, iri, override=True, replace=True)
-
-
-def export_graph(kg: KnowledgeGraph, fmt: RdfFormat, *, inferred: bool = False,
-                 layers: Sequence[str] | None = None) -> Graph | Dataset:
-    """Return the graph (or, for quad formats, the dataset) to serialize."""
-    chosen = chosen_layers(inferred=inferred, layers=layers)
-    if fmt.quads:
-        out = Dataset()
-        for layer in chosen:
-            src = kg.graph(layer)
-            if len(src):
-                target = out.graph(graph_iri(kg.base, layer))
-                for triple in src:
-                    target.add(triple)
-        if "user" in chosen:
-            for ctx in kg.dataset.graphs():
-                ident = str(ctx.identifier)
-                if not ident.startswith(kg.base + "graph/") and ident != "urn:x-rdflib:default":
-                    target = out.graph(ctx.identifier)
-                    for triple in ctx:
-                        target.add(triple)
-        bind_prefixes(out, kg.base)
-        return out
-    graph = kg.union(chosen)
-    bind_prefixes(graph, kg.base)
-    return graph
-
-
-def export_bytes(kg: KnowledgeGraph, fmt: RdfFormat, *, inferred: bool = False,
-                 layers: Sequence[str] | None = None) -> bytes:
-    """Serialize the chosen layers of ``kg`` as ``fmt`` (JSON-LD compacted with our context)."""
-    graph = export_graph(kg, fmt, inferred=inferred, layers=layers)
-    context = project_context()["@context"] if fmt.name == "json-ld" else None
-    return serialize(graph, fmt, context=context)
-
-
-# ---- exporting what a store holds ----------------------------------------------------------------
 
 def store_graphs(store: Store, base: str, *, inferred: bool = False,
                  layers: Sequence[str] | None = None) -> list[str]:
@@ -91,8 +49,6 @@ def store_graphs(store: Store, base: str, *, inferred: bool = False,
 def _canonical(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     """Decimals in the project's canonical form (Oxigraph writes ``15`` for ``15.0``)."""
     if isinstance(term, ox.Literal) and term.datatype.value == _XSD_DECIMAL:
-        from rdflib import Literal, URIRef
-
         fixed = canonical_decimal(Literal(term.value, datatype=URIRef(_XSD_DECIMAL)))
         if str(fixed) != term.value:
             return ox.Literal(str(fixed), datatype=term.datatype)
@@ -100,8 +56,6 @@ def _canonical(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> ox.NamedNode |
 
 
 def _construct(store: Store, text: str) -> Iterator[ox.Triple]:
-    from .sparql import inspect_query
-
     result = store.query(text, inspect_query(text))
     try:
         for triple in result.triples or ():
@@ -132,29 +86,46 @@ def store_triples(store: Store, graphs: Sequence[str]) -> Iterator[ox.Triple]:
                                  f"WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} }}")
 
 
-def export_store(store: Store, fmt: RdfFormat, *, base: str, inferred: bool = False,
-                 layers: Sequence[str] | None = None) -> bytes:
-    """Serialize the chosen layers of what ``store`` holds as ``fmt``.
+@dataclass(frozen=True)
+class Exported:
+    """One export: its bytes, its statements and the named graphs it keeps apart."""
 
-    Written by pyoxigraph with the project's prefixes where it has a writer; JSON-LD is
-    compacted with the project's context by rdflib, as :func:`export_bytes` does.
+    data: bytes
+    statements: int
+    graphs: tuple[str, ...]
+
+
+def export_graphs(store: Store, graphs: Sequence[str], fmt: RdfFormat, *, base: str,
+                  embed_context: bool = True) -> Exported:
+    """Serialize ``graphs`` of ``store`` as ``fmt``: apart for quad formats, merged otherwise.
+
+    JSON-LD is compacted with the project's context, embedded (the file parses offline) or,
+    with ``embed_context=False``, referenced by its published IRI.
     """
-    from .store.results import _used_prefixes
+    from .linked.context import to_jsonld
 
-    graphs = store_graphs(store, base, inferred=inferred, layers=layers)
     if fmt.quads:
         lines = ox.serialize(store_quads(store, graphs), format=ox.RdfFormat.N_QUADS) or b""
         syntax = ox.RdfFormat.N_QUADS
     else:
         lines = ox.serialize(store_triples(store, graphs), format=ox.RdfFormat.N_TRIPLES) or b""
         syntax = ox.RdfFormat.N_TRIPLES
-    if fmt.name in ("nt", "nquads"):
-        return lines
-    if fmt.name == "json-ld":
-        graph = Graph()
-        graph.parse(data=lines, format="nt")
-        bind_prefixes(graph, base)
-        return serialize(graph, fmt, context=project_context()["@context"])
+    statements = lines.count(b"\n")
+    named = tuple(g for g in graphs if f"<{g}>".encode() in lines) if fmt.quads else ()
+    if fmt.oxigraph is None:  # JSON-LD: compacted by rdflib with our context
+        graph: Graph | Dataset = Dataset() if fmt.quads else Graph()
+        graph.parse(data=lines, format="nquads" if fmt.quads else "nt")
+        return Exported(to_jsonld(graph, base, reference=not embed_context), statements, named)
+    if fmt.oxigraph == syntax:
+        return Exported(lines, statements, named)
     # Declare only the prefixes the data uses, as rdflib's writers do.
-    used = _used_prefixes(lines, rebase_prefixes(base))
-    return ox.serialize(ox.parse(lines, syntax), format=_NATIVE[fmt.name], prefixes=used) or b""
+    used = used_prefixes(lines, rebase_prefixes(base))
+    data = ox.serialize(ox.parse(lines, syntax), format=fmt.oxigraph, prefixes=used) or b""
+    return Exported(data, statements, named)
+
+
+def export_store(store: Store, fmt: RdfFormat, *, base: str, inferred: bool = False,
+                 layers: Sequence[str] | None = None) -> bytes:
+    """Serialize the chosen layers of what ``store`` holds as ``fmt``."""
+    graphs = store_graphs(store, base, inferred=inferred, layers=layers)
+    return export_graphs(store, graphs, fmt, base=base).data

@@ -1,6 +1,6 @@
 """Reading and writing RDF files safely, with errors that name the file and line.
 
-The one table of RDF formats (file suffix, rdflib plugin, media type) lives here. Parsing never
+Formats are looked up in :mod:`mckg.formats`. Parsing never
 fetches anything: JSON-LD remote ``@context`` references are refused unless they are the project's
 own context (served from the package), and RDF/XML with a DOCTYPE (entity declarations) is refused
 before the XML parser sees it.
@@ -12,47 +12,14 @@ import gzip
 import io
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rdflib import Dataset, Graph
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
+from .formats import RdfFormat, rdf_format_for_suffix
 from .resources import resource_dir
-
-
-@dataclass(frozen=True)
-class RdfFormat:
-    """One RDF serialization: its rdflib plugin name, media type and file suffix."""
-
-    name: str
-    rdflib: str
-    media_type: str
-    suffix: str
-    quads: bool = False
-
-
-FORMATS: tuple[RdfFormat, ...] = (
-    RdfFormat("turtle", "turtle", "text/turtle", ".ttl"),
-    RdfFormat("nt", "nt", "application/n-triples", ".nt"),
-    RdfFormat("json-ld", "json-ld", "application/ld+json", ".jsonld"),
-    RdfFormat("xml", "xml", "application/rdf+xml", ".rdf"),
-    RdfFormat("trig", "trig", "application/trig", ".trig", quads=True),
-    RdfFormat("nquads", "nquads", "application/n-quads", ".nq", quads=True),
-)
-_BY_NAME = {f.name: f for f in FORMATS} | {"ntriples": None, "n-triples": None, "jsonld": None}
-_BY_NAME.update({"ntriples": _BY_NAME["nt"], "n-triples": _BY_NAME["nt"],
-                 "jsonld": _BY_NAME["json-ld"], "rdfxml": _BY_NAME["xml"],
-                 "rdf/xml": _BY_NAME["xml"], "n-quads": _BY_NAME["nquads"]})
-_BY_SUFFIX = {f.suffix: f for f in FORMATS} | {
-    ".n3": _BY_NAME["turtle"], ".owl": _BY_NAME["xml"], ".xml": _BY_NAME["xml"],
-    ".json": _BY_NAME["json-ld"], ".nquads": _BY_NAME["nquads"], ".ntriples": _BY_NAME["nt"],
-}
-_BY_MEDIA_TYPE = {f.media_type: f for f in FORMATS} | {
-    "application/x-turtle": _BY_NAME["turtle"], "text/n3": _BY_NAME["turtle"],
-    "application/json": _BY_NAME["json-ld"], "text/plain": _BY_NAME["nt"],
-}
 
 #: The project's own JSON-LD context and the address it is published at.
 CONTEXT_FILE_NAME = "context.jsonld"
@@ -69,23 +36,6 @@ class DataError(Exception):
         super().__init__(f"{where}: {message}")
 
 
-def format_by_name(name: str) -> RdfFormat:
-    """Return the format called ``name`` (``turtle``, ``nt``, ``json-ld``, ``xml``, ``trig``…).
-
-    :raise ValueError: the name is unknown.
-    """
-    fmt = _BY_NAME.get(name.lower())
-    if fmt is None:
-        known = ", ".join(f.name for f in FORMATS)
-        raise ValueError(f"unknown RDF format {name!r}; expected one of {known}")
-    return fmt
-
-
-def format_by_media_type(media_type: str) -> RdfFormat | None:
-    """Return the format for ``media_type`` (parameters ignored), or None."""
-    return _BY_MEDIA_TYPE.get(media_type.split(";")[0].strip().lower())
-
-
 def format_for_path(path: Path) -> RdfFormat:
     """Guess a file's format from its suffix (a trailing ``.gz`` is looked through).
 
@@ -94,7 +44,7 @@ def format_for_path(path: Path) -> RdfFormat:
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes and suffixes[-1] == ".gz":
         suffixes = suffixes[:-1]
-    fmt = _BY_SUFFIX.get(suffixes[-1]) if suffixes else None
+    fmt = rdf_format_for_suffix(suffixes[-1]) if suffixes else None
     if fmt is None:
         raise DataError(str(path), "unknown RDF file type (expected .ttl, .nt, .nq, .trig, "
                         ".jsonld, .rdf, optionally .gz)")

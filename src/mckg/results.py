@@ -1,42 +1,17 @@
 """Rendering query results for people (a text table) and for programs (CSV, TSV, JSON, XML).
 
-The one table of SPARQL result formats (:data:`RESULT_FORMATS`) lives here, as the table of
-RDF formats lives in :mod:`mckg.rdfio`; the endpoint and the stores draw on both.
+Formats themselves are described in :mod:`mckg.formats`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.query import Result
 from rdflib.term import Node
 
 from .namespaces import rebase_prefixes
-
-
-@dataclass(frozen=True)
-class ResultFormat:
-    """A SPARQL query results serialization (SELECT and ASK answers)."""
-
-    name: str
-    media_type: str
-    suffix: str
-    #: The format's IRI in the W3C registry, for service descriptions.
-    iri: str
-
-
-_W3C_FORMATS = "http://www.w3.org/ns/formats/"
-RESULT_FORMATS: tuple[ResultFormat, ...] = (
-    ResultFormat("json", "application/sparql-results+json", ".srj",
-                 _W3C_FORMATS + "SPARQL_Results_JSON"),
-    ResultFormat("xml", "application/sparql-results+xml", ".srx",
-                 _W3C_FORMATS + "SPARQL_Results_XML"),
-    ResultFormat("csv", "text/csv", ".csv", _W3C_FORMATS + "SPARQL_Results_CSV"),
-    ResultFormat("tsv", "text/tab-separated-values", ".tsv", _W3C_FORMATS + "SPARQL_Results_TSV"),
-)
-RESULT_MEDIA_TYPES = {f.media_type: f for f in RESULT_FORMATS}
 
 
 def shortener(base: str):

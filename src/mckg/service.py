@@ -122,6 +122,17 @@ class QueryService:
         service.dataset_description()
         return service
 
+    @classmethod
+    def inline(cls, settings: Settings, store: Store) -> QueryService:
+        """A service that runs queries in the calling thread, on an open ``store``.
+
+        For the command line, tests and library use, where the caller is the one waiting:
+        the same checks and engine as the endpoint, no worker processes.
+        """
+        config = WorkerConfig(prefixes=rebase_prefixes(settings.base),
+                              context=project_context()["@context"])
+        return cls(settings, store, InlineExecutor(store, config))
+
     # -- queries -------------------------------------------------------------------------
     def check(self, text: str, *, thorough: bool = False) -> QueryInfo:
         """Refuse what must not run, before any engine sees it.
@@ -216,10 +227,7 @@ def query_store(store: Store, settings: Settings, text: str, *,
     :raise QueryError: the query is refused or fails.
     :raise StoreError: the store failed.
     """
-    config = WorkerConfig(prefixes=rebase_prefixes(settings.base),
-                          context=project_context()["@context"])
-    service = QueryService(settings.with_(result_limit=2**62), store,
-                           InlineExecutor(store, config))
+    service = QueryService.inline(settings.with_(result_limit=2**62), store)
     info = service.check(text)
     dataset = None
     inferred_graph = f"{settings.base}graph/inferred"

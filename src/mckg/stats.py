@@ -1,8 +1,7 @@
 """Counts that describe the graph: triples per graph, classes, properties, facts with provenance.
 
-:func:`compute` counts a built graph with rdflib; :func:`compute_store` counts the same things
-in whatever a store holds, with SPARQL run by the store's own engine (so ``mckg stats --store``
-over millions of loaded triples needs no rdflib copy of them).
+:func:`compute` counts whatever a store holds with SPARQL run by the store's own engine (so
+``mckg stats`` over millions of loaded triples needs no rdflib copy of them).
 """
 
 from __future__ import annotations
@@ -14,11 +13,10 @@ from typing import TYPE_CHECKING
 
 from rdflib import OWL, RDF, Graph
 from rdflib.namespace import SH, SKOS
-from rdflib.term import Node
 
-from .graphs import LAYERS, KnowledgeGraph, graph_iri
+from .graphs import LAYERS, graph_iri
 from .namespaces import CANONICAL_BASE
-from .provenance import FACT_CLASSES, has_provenance, subclasses_of
+from .provenance import FACT_CLASSES
 from .results import shortener
 
 if TYPE_CHECKING:
@@ -39,34 +37,6 @@ class GraphStats:
     facts_with_provenance: int = 0
 
 
-def fact_nodes(data: Graph, ontology: Graph) -> set[Node]:
-    """Subjects in ``data`` typed with a fact class (Finding, Conflict, MonetaryAmount …)."""
-    classes = subclasses_of(ontology, FACT_CLASSES)
-    return {s for cls in classes for s in data.subjects(RDF.type, cls)}
-
-
-def compute(kg: KnowledgeGraph, shapes: Graph | None = None) -> GraphStats:
-    """Compute :class:`GraphStats` for ``kg`` (and the node shapes in ``shapes``)."""
-    ontology = kg.graph("ontology")
-    data = kg.graph("data")
-    stats = GraphStats(triples=kg.counts())
-    stats.ontology_classes = len(set(ontology.subjects(RDF.type, OWL.Class)))
-    stats.ontology_properties = len(
-        {s for t in (OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
-         for s in ontology.subjects(RDF.type, t)}
-    )
-    stats.concepts = len(set(kg.graph("vocabularies").subjects(RDF.type, SKOS.Concept)))
-    if shapes is not None:
-        stats.shapes = len(set(shapes.subjects(RDF.type, SH.NodeShape)))
-    shorten = shortener(kg.base)
-    for _s, cls in data.subject_objects(RDF.type):
-        stats.instances[shorten(str(cls))] += 1
-    facts = fact_nodes(data, ontology)
-    stats.facts = len(facts)
-    stats.facts_with_provenance = sum(1 for f in facts if has_provenance(data, f))
-    return stats
-
-
 def _rows(store: Store, text: str) -> list[dict[str, str]]:
     """Run a SELECT on ``store``; each row's values as plain strings."""
     from .sparql import inspect_query
@@ -78,8 +48,8 @@ def _rows(store: Store, text: str) -> list[dict[str, str]]:
             for row in json.loads(body)["results"]["bindings"]]
 
 
-def compute_store(store: Store, base: str, shapes: Graph | None = None) -> GraphStats:
-    """:func:`compute` for what ``store`` holds, counted by the store's engine.
+def compute(store: Store, base: str, shapes: Graph | None = None) -> GraphStats:
+    """Count what ``store`` holds, with SPARQL run by the store's engine.
 
     Layers are the graphs ``{base}graph/{layer}``; other graphs (``TriG`` files, ``mckg
     load``) are counted by IRI, as :meth:`KnowledgeGraph.counts` does.

@@ -26,10 +26,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..export import export_graph
-from ..graphs import ASSERTED_LAYERS, LAYERS, KnowledgeGraph
-from ..rdfio import format_by_name, serialize
-from .context import to_jsonld
+from ..export import export_graphs, store_graphs
+from ..formats import rdf_format
+from ..graphs import ASSERTED_LAYERS
+from ..store import Store
 
 #: Files over this many bytes are published gzipped.
 GZIP_OVER = 1_000_000
@@ -87,27 +87,28 @@ def _write_atomic(folder: Path, name: str, data: bytes) -> None:
         raise
 
 
-def write_dumps(kg: KnowledgeGraph, folder: Path,
+def write_dumps(store: Store, base: str, folder: Path,
                 specs: Sequence[DumpSpec] = SPECS) -> list[Dump]:
-    """Write every dump of ``kg`` into ``folder``, then its manifest; return what was written."""
+    """Write every dump of what ``store`` holds into ``folder``, then its manifest.
+
+    Read from the store by its own engine (:mod:`mckg.export`): the files hold exactly what
+    the endpoint serves.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     dumps = []
     for spec in specs:
-        fmt = format_by_name(spec.format)
-        layers = [layer for layer in spec.layers if layer in LAYERS]
-        graph = export_graph(kg, fmt, inferred="inferred" in layers, layers=layers)
-        data = to_jsonld(graph, kg.base, reference=False) if fmt.name == "json-ld" else \
-            serialize(graph, fmt)
-        triples = sum(len(g) for g in graph.graphs()) if fmt.quads else len(graph)  # type: ignore[union-attr]
-        named = tuple(str(g.identifier) for g in graph.graphs()  # type: ignore[union-attr]
-                      if len(g)) if fmt.quads else ()
+        fmt = rdf_format(spec.format)
+        graphs = store_graphs(store, base, layers=spec.layers)
+        exported = export_graphs(store, graphs, fmt, base=base)
+        data = exported.data
         compressed = len(data) > GZIP_OVER
         name = spec.stem + fmt.suffix + (".gz" if compressed else "")
         if compressed:
             data = gzip.compress(data, mtime=0)  # mtime 0: same input, same bytes
         _write_atomic(folder, name, data)
         dumps.append(Dump(name, spec.title, fmt.media_type, fmt.name, compressed, len(data),
-                          triples, named, hashlib.sha256(data).hexdigest()))
+                          exported.statements, exported.graphs,
+                          hashlib.sha256(data).hexdigest()))
     manifest = json.dumps([asdict(d) for d in dumps], indent=2).encode("utf-8")
     _write_atomic(folder, MANIFEST, manifest)
     return dumps

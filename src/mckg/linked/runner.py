@@ -11,10 +11,9 @@ text before it runs, both textual and both safe:
   style guide's "no IRIs pasted into SPARQL with f-strings" is kept by serialising terms, never
   strings.
 
-Two runners give the same answers: :class:`GraphRunner` evaluates with rdflib on a built
-:class:`~mckg.graphs.KnowledgeGraph` (library, CLI, tests); :class:`ServiceRunner` goes
-through the server's :class:`~mckg.service.QueryService`, so the store's engine, the worker
-processes and the time limit apply to linked-data pages exactly as to ``/sparql``.
+:class:`ServiceRunner` goes through a :class:`~mckg.service.QueryService` (the server's, or one
+the CLI and tests open inline on a store), so the store's engine, the worker processes and the
+time limit apply to linked-data pages exactly as to ``/sparql``: there is no other way to ask.
 
 Decimals are brought to the project's canonical form (``50000000.0``,
 :func:`mckg.graphs.canonical_decimal`) whatever the store returns — Oxigraph writes XSD 1.1's
@@ -32,8 +31,8 @@ from typing import Any, Protocol
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from ..graphs import KnowledgeGraph, canonical_decimal
-from ..namespaces import CANONICAL_BASE, rebase_prefixes
+from ..graphs import canonical_decimal
+from ..namespaces import CANONICAL_BASE
 from ..queries import get as get_query
 from ..sparql import QueryInfo
 
@@ -109,38 +108,6 @@ class Runner(Protocol):
     def ask(self, name: str, **bindings: Node) -> bool:
         """The answer of the ASK query ``name``."""
         ...
-
-
-class GraphRunner:
-    """Evaluates stored queries with rdflib on a built graph (the union of its named graphs)."""
-
-    def __init__(self, kg: KnowledgeGraph) -> None:
-        self.kg = kg
-        self.base = kg.base
-        self._prefixes = rebase_prefixes(kg.base)
-
-    def _query(self, name: str, bindings: Mapping[str, Node]) -> Any:
-        text = prepare(get_query(name).text, self.base, bindings)
-        return self.kg.dataset.query(text, initNs=self._prefixes)
-
-    def select(self, name: str, **bindings: Node) -> Answer:
-        """Rows of the SELECT query ``name`` (unbound variables left out of each row)."""
-        result = self._query(name, bindings)
-        names = [str(v) for v in result.vars or []]
-        rows = [{n: row[i] for i, n in enumerate(names) if row[i] is not None} for row in result]
-        return Answer(rows=rows)
-
-    def construct(self, name: str, **bindings: Node) -> Answer:
-        """The graph of the CONSTRUCT query ``name``."""
-        result = self._query(name, bindings)
-        graph = Graph()
-        for triple in result:
-            graph.add(triple)
-        return Answer(graph=graph)
-
-    def ask(self, name: str, **bindings: Node) -> bool:
-        """The answer of the ASK query ``name``."""
-        return bool(self._query(name, bindings).askAnswer)
 
 
 class QueryServiceLike(Protocol):

@@ -4,21 +4,19 @@
 to the index, the describer, the comparison, the ontology documentation, the dumps and the
 dataset description, and keeps what does not change while the store is served.
 
-Dumps are built from the same settings the store was provisioned from (same files, same base,
-same reasoning), in a separate process so that the minutes of parsing and reasoning of a large
-graph never hold the server's interpreter; they are kept in a folder keyed by the provisioning
-fingerprint (:func:`mckg.store.provision.fingerprint`), so a restart with unchanged data reuses
-them and changed data never serves stale files.
+Dumps are exported from the served store itself (:mod:`mckg.export`, Oxigraph's own writers),
+in a background thread started with the site, so no visitor waits for them; they are kept in
+a folder keyed by the provisioning fingerprint (:func:`mckg.store.provision.fingerprint`), so a
+restart with unchanged data reuses them and changed data never serves stale files.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
@@ -26,7 +24,8 @@ from rdflib.namespace import DCAT, SKOS
 
 from ..config import Settings
 from ..description import dataset_iri
-from ..graphs import KnowledgeGraph
+from ..service import QueryService
+from ..store import Store
 from .catalog import catalog_iri, describe_dataset
 from .compare import Comparison, compare
 from .describe import Describer, Description
@@ -34,13 +33,15 @@ from .dumps import Dump, read_manifest, write_dumps
 from .index import GraphIndex
 from .iris import Site
 from .ontology import OntologyDoc, OntologyDocumenter
-from .runner import GraphRunner, QueryServiceLike, Runner, ServiceRunner
+from .runner import Runner, ServiceRunner
 from .search import Hit, search
 
 #: Descriptions kept (the served data does not change; a page and its four RDF variants are
 #: built from one description).
 DESCRIPTION_CACHE = 512
-#: How long a dump build may take before the request gives up (the build goes on).
+log = logging.getLogger("mckg.linked")
+
+#: How long a caller of :meth:`LinkedData.dumps` waits for their export.
 DUMP_TIMEOUT = 600.0
 
 
@@ -60,19 +61,12 @@ def dumps_folder(settings: Settings) -> Path:
     return Path(data_home) / "mckg" / "dumps" / fingerprint(settings)[:16]
 
 
-def build_dumps(settings: Settings, folder: Path) -> list[Dump]:
-    """Build the graph of ``settings`` and write its dumps (run in a child process)."""
-    from ..graphs import build
-
-    return write_dumps(build(settings), folder)
-
-
 class LinkedData:
     """The linked-data view of one served dataset."""
 
-    def __init__(self, runner: Runner, *, settings: Settings,
+    def __init__(self, runner: Runner, store: Store, *, settings: Settings,
                  counts: Callable[[], Mapping[str, int]], triples: Callable[[], int],
-                 dumps_dir: Path | None = None, kg: KnowledgeGraph | None = None) -> None:
+                 dumps_dir: Path | None = None) -> None:
         self.runner = runner
         self.settings = settings
         self.site = Site(settings.base)
@@ -80,8 +74,11 @@ class LinkedData:
         self.describer = Describer(self.index, self.site)
         self._counts = counts
         self._triples = triples
+        self.store = store
         self.dumps_dir = dumps_dir or dumps_folder(settings)
-        self._kg = kg
+        self._dumps: list[Dump] | None = None
+        self._dump_error: BaseException | None = None
+        self._dump_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._dump_lock = threading.Lock()
         self._comparisons: dict[int | None, Comparison] = {}
@@ -90,22 +87,11 @@ class LinkedData:
         self._described: OrderedDict[str, Description | None] = OrderedDict()
 
     @classmethod
-    def for_service(cls, service: QueryServiceLike, settings: Settings,
-                    counts: Callable[[], Mapping[str, int]],
-                    triples: Callable[[], int]) -> LinkedData:
-        """The view of the store a query service serves."""
-        return cls(ServiceRunner(service, settings.base), settings=settings, counts=counts,
-                   triples=triples)
-
-    @classmethod
-    def for_graph(cls, kg: KnowledgeGraph, settings: Settings,
-                  dumps_dir: Path | None = None) -> LinkedData:
-        """The view of a built graph (library use, tests): evaluated with rdflib."""
-        counts = {str(g.identifier): len(g) for g in kg.dataset.graphs()
-                  if len(g) and str(g.identifier) != "urn:x-rdflib:default"}
-        total = len(kg.union(list(kg.counts())))
-        return cls(GraphRunner(kg), settings=settings, counts=lambda: counts,
-                   triples=lambda: total, dumps_dir=dumps_dir, kg=kg)
+    def for_service(cls, service: QueryService, settings: Settings,
+                    dumps_dir: Path | None = None) -> LinkedData:
+        """The view of the store a query service serves (its engine, workers, time limit)."""
+        return cls(ServiceRunner(service, settings.base), service.store, settings=settings,
+                   counts=service.counts, triples=service.triple_count, dumps_dir=dumps_dir)
 
     # -- resources -----------------------------------------------------------------------
     def exists(self, iri: str) -> bool:
@@ -170,20 +156,47 @@ class LinkedData:
         return dict(self._counts())
 
     # -- dumps and the dataset description -------------------------------------------------
-    def dumps(self) -> list[Dump]:
-        """The dumps, built first if the folder has none (one build at a time)."""
-        found = read_manifest(self.dumps_dir)
-        if found is not None:
-            return found
+    def start_dumps(self) -> None:
+        """Export the dumps in a background thread, unless the folder holds them already."""
         with self._dump_lock:
-            found = read_manifest(self.dumps_dir)
-            if found is not None:
-                return found
-            if self._kg is not None:
-                return write_dumps(self._kg, self.dumps_dir)
-            with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-                return pool.submit(build_dumps, self.settings, self.dumps_dir).result(
-                    timeout=DUMP_TIMEOUT)
+            if self._dumps is not None or self._dump_thread is not None:
+                return
+            self._dumps = read_manifest(self.dumps_dir)
+            if self._dumps is not None:
+                return
+
+            def export() -> None:
+                try:
+                    written = write_dumps(self.store, self.site.base, self.dumps_dir)
+                except BaseException as exc:  # kept and raised to whoever asks for the dumps
+                    log.error("exporting the dumps into %s failed: %s", self.dumps_dir, exc)
+                    self._dump_error = exc
+                    return
+                self._dumps = written
+
+            self._dump_thread = threading.Thread(target=export, name="mckg-dumps", daemon=True)
+            self._dump_thread.start()
+
+    def ready_dumps(self) -> list[Dump] | None:
+        """The dumps if they are written, else None (and their export is started)."""
+        self.start_dumps()
+        if self._dump_error is not None:
+            raise self._dump_error
+        return self._dumps
+
+    def dumps(self, timeout: float = DUMP_TIMEOUT) -> list[Dump]:
+        """The dumps, waiting (bounded) for their export if it is still running.
+
+        :raise TimeoutError: they were not written within ``timeout`` seconds.
+        """
+        self.start_dumps()
+        thread = self._dump_thread
+        if self._dumps is None and thread is not None:
+            thread.join(timeout)
+        found = self.ready_dumps()
+        if found is None:
+            raise TimeoutError(f"the dumps were not written within {timeout:g} s")
+        return found
 
     def description(self) -> Graph:
         """The DCAT + VoID description of the dataset (dumps built if needed)."""

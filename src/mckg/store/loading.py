@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
 
-from ..rdfio import DataError, RdfFormat, format_for_path
+from ..formats import RdfFormat
+from ..rdfio import DataError, format_for_path
 from .errors import StoreInputError
 
 if TYPE_CHECKING:
@@ -50,8 +51,6 @@ MAX_LOADS = 100
 #: Graph IRIs under this prefix are mckg's own (the remote store's merge, registry, staging).
 INTERNAL_PREFIX = "urn:x-mckg:"
 
-_NATIVE_FORMATS = {"nt": ox.RdfFormat.N_TRIPLES, "turtle": ox.RdfFormat.TURTLE,
-                   "nquads": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG}
 _OX_ERROR = re.compile(r"^Parser error (?:at|between) line \d+ column (\d+)"
                        r"(?: and line \d+ column \d+)?: ")
 
@@ -148,7 +147,7 @@ def read_quads(path: Path, fmt: RdfFormat, *, graph: str, counts: dict[str, int]
     :raise DataError: the file is malformed (with its line), not gzip, or unreadable.
     """
     target = ox.NamedNode(graph)
-    native = _NATIVE_FORMATS.get(fmt.name)
+    native = fmt.oxigraph if fmt.streamed else None
     if native is None:
         yield from _read_with_rdflib(path, fmt, target, counts)
         on_read(path.stat().st_size)

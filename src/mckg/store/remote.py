@@ -47,6 +47,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 import requests
 
+from ..formats import rdf_format_for_media_type
 from ..sparql import QueryError, QueryInfo
 from .base import LoadRecord, QueryDataset, Store, StoreSpec, effective_dataset
 from .errors import StoreError, StoreInputError, StoreReadOnly, StoreTimeout, StoreUnavailable
@@ -67,11 +68,6 @@ _RESERVED = (UNION_GRAPH, SYSTEM_GRAPH)
 _RESULTS_ACCEPT = "application/sparql-results+json"
 _GRAPH_ACCEPT = ("application/n-triples, text/plain;q=0.9, text/turtle;q=0.8, "
                  "application/rdf+xml;q=0.5")
-_RDF_BY_MEDIA_TYPE = {
-    "application/n-triples": ox.RdfFormat.N_TRIPLES, "text/plain": ox.RdfFormat.N_TRIPLES,
-    "text/turtle": ox.RdfFormat.TURTLE, "application/x-turtle": ox.RdfFormat.TURTLE,
-    "application/rdf+xml": ox.RdfFormat.RDF_XML, "application/ld+json": ox.RdfFormat.JSON_LD,
-}
 _BNODE_LABEL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 #: Longest URL sent as GET; longer queries go as a form POST.
 MAX_GET_URL = 4000
@@ -252,7 +248,9 @@ class RemoteStore(Store):
                 if isinstance(answer, ox.QueryBoolean):
                     return NativeResult("ASK", boolean=bool(answer))
                 return NativeResult("SELECT", solutions=answer, query_limit=info.limit)
-            rdf = _RDF_BY_MEDIA_TYPE.get(media_type, ox.RdfFormat.N_TRIPLES)
+            found = rdf_format_for_media_type(media_type)
+            # JSON-LD has no writer of ours in Oxigraph, but Oxigraph reads it.
+            rdf = (found.oxigraph or ox.RdfFormat.JSON_LD) if found else ox.RdfFormat.N_TRIPLES
             triples = [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, rdf)]
             return NativeResult(info.form, triples=triples, query_limit=info.limit)
         except (SyntaxError, ValueError) as exc:

@@ -23,23 +23,9 @@ from typing import IO, Any, cast
 
 import pyoxigraph as ox
 
-from ..rdfio import FORMATS as RDF_FORMATS
-from ..rdfio import RdfFormat
-from ..results import RESULT_MEDIA_TYPES
+from ..formats import FORMATS as RDF_FORMATS
+from ..formats import RESULT_MEDIA_TYPES, RdfFormat, rdf_format, result_format
 
-_RESULT_NATIVE = {
-    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
-    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
-    "text/csv": ox.QueryResultsFormat.CSV,
-    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
-}
-_GRAPH_NATIVE = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "nt": ox.RdfFormat.N_TRIPLES,
-    "xml": ox.RdfFormat.RDF_XML,
-    "trig": ox.RdfFormat.TRIG,
-    "nquads": ox.RdfFormat.N_QUADS,
-}
 _GRAPH_BY_MEDIA_TYPE: dict[str, RdfFormat] = {f.media_type: f for f in RDF_FORMATS}
 
 #: Media types a SELECT or ASK answer can be written in, in the server's order of preference.
@@ -139,7 +125,9 @@ def _bounded(result: NativeResult, limit: int) -> bool:
 
 def _write_solutions(solutions: ox.QuerySolutions, media_type: str, *, limit: int,
                      bounded: bool) -> tuple[bytes, bool]:
-    fmt = _RESULT_NATIVE[media_type]
+    found = result_format(media_type)
+    assert found is not None
+    fmt = found.oxigraph
     if bounded:
         return solutions.serialize(format=fmt) or b"", False
     sink = _LineSink(limit + 1)  # the header line, then the rows
@@ -153,7 +141,7 @@ def _write_solutions(solutions: ox.QuerySolutions, media_type: str, *, limit: in
     return again.serialize(format=fmt) or b"", sink.overflow
 
 
-def _used_prefixes(body: bytes, prefixes: Mapping[str, str]) -> dict[str, str]:
+def used_prefixes(body: bytes, prefixes: Mapping[str, str]) -> dict[str, str]:
     """The prefixes whose namespace occurs in ``body`` (so outputs declare only those)."""
     return {name: iri for name, iri in prefixes.items() if iri.encode("utf-8") in body}
 
@@ -172,20 +160,21 @@ def _write_graph(result: NativeResult, fmt: RdfFormat, *, limit: int, bounded: b
         return nt, truncated
     if fmt.name == "json-ld":
         return _json_ld(nt, context), truncated
-    used = _used_prefixes(nt, prefixes)
+    used = used_prefixes(nt, prefixes)
     quads: Iterator[ox.Quad] = ox.parse(nt, ox.RdfFormat.N_TRIPLES)
-    return ox.serialize(quads, format=_GRAPH_NATIVE[fmt.name], prefixes=used) or b"", truncated
+    assert fmt.oxigraph is not None
+    return ox.serialize(quads, format=fmt.oxigraph, prefixes=used) or b"", truncated
 
 
 def _json_ld(nt: bytes, context: Mapping[str, Any] | None) -> bytes:
     """JSON-LD compacted with the project's context: rdflib's serializer does the compaction."""
     from rdflib import Graph
 
-    from ..rdfio import format_by_name, serialize
+    from ..rdfio import serialize
 
     graph = Graph()
     graph.parse(data=nt, format="nt")
-    return serialize(graph, format_by_name("json-ld"), context=dict(context) if context else None)
+    return serialize(graph, rdf_format("json-ld"), context=dict(context) if context else None)
 
 
 def serialize_result(result: NativeResult, media_type: str, *, limit: int,
@@ -206,14 +195,15 @@ def _serialize(result: NativeResult, media_type: str, *, limit: int,
                context: Mapping[str, Any] | None) -> Serialized:
     bounded = _bounded(result, limit)
     if result.form == "ASK":
-        if media_type not in _RESULT_NATIVE:
+        found = result_format(media_type)
+        if found is None:
             raise ValueError(f"an ASK answer cannot be written as {media_type}")
         payload = b'{"head":{},"boolean":%s}' % (b"true" if result.boolean else b"false")
         answer = ox.parse_query_results(payload, ox.QueryResultsFormat.JSON)
-        return Serialized(answer.serialize(format=_RESULT_NATIVE[media_type]) or b"",
+        return Serialized(answer.serialize(format=found.oxigraph) or b"",
                           media_type, False)
     if result.form == "SELECT":
-        if media_type not in _RESULT_NATIVE:
+        if result_format(media_type) is None:
             raise ValueError(f"a SELECT answer cannot be written as {media_type}")
         assert result.solutions is not None
         body, truncated = _write_solutions(result.solutions, media_type, limit=limit,
