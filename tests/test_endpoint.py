@@ -386,19 +386,21 @@ def test_repeated_query(server: ServerProcess, send) -> None:
     assert_error(send(server), 400, "query")
 
 
-@pytest.mark.parametrize("send", [
-    lambda s: requests.post(s.sparql, data={"update": "INSERT DATA { <x:a> <x:b> <x:c> }"},
-                            timeout=TIMEOUT),
-    lambda s: requests.post(s.sparql, data={"query": "INSERT DATA { <x:a> <x:b> <x:c> }"},
-                            timeout=TIMEOUT),
-    lambda s: requests.get(s.sparql, params={"query": "DELETE WHERE { ?s ?p ?o }"}, timeout=TIMEOUT),
-    lambda s: requests.post(s.sparql, data="CLEAR ALL", timeout=TIMEOUT,
-                            headers={"Content-Type": "application/sparql-update"}),
-    lambda s: requests.post(s.sparql, data={"query": "LOAD <http://example.org/data.ttl>"},
-                            timeout=TIMEOUT),
+@pytest.mark.parametrize(("send", "status"), [
+    (lambda s: requests.post(s.sparql, data={"update": "INSERT DATA { <x:a> <x:b> <x:c> }"},
+                             timeout=TIMEOUT), 403),
+    (lambda s: requests.post(s.sparql, data="CLEAR ALL", timeout=TIMEOUT,
+                             headers={"Content-Type": "application/sparql-update"}), 403),
+    # An update sent as a query is a malformed request (tests/test_protocol.py).
+    (lambda s: requests.post(s.sparql, data={"query": "INSERT DATA { <x:a> <x:b> <x:c> }"},
+                             timeout=TIMEOUT), 400),
+    (lambda s: requests.get(s.sparql, params={"query": "DELETE WHERE { ?s ?p ?o }"},
+                            timeout=TIMEOUT), 400),
+    (lambda s: requests.post(s.sparql, data={"query": "LOAD <http://example.org/data.ttl>"},
+                             timeout=TIMEOUT), 400),
 ])
-def test_updates_are_forbidden(server: ServerProcess, send) -> None:
-    assert_error(send(server), 403, "read-only")
+def test_updates_are_refused(server: ServerProcess, send, status: int) -> None:
+    assert_error(send(server), status, "read-only")
     still = get(server, "ASK { <http://example.org/shared> ?p ?o }")
     assert still.json()["boolean"] is True
 
@@ -628,7 +630,7 @@ def test_service_load_and_from_reach_nothing(server: ServerProcess,
                   "SELECT * WHERE { SERVICE ?endpoint { ?s ?p ?o } }"):
         assert_error(get(server, query), 403, "SERVICE", "not allowed")
     assert_error(requests.post(server.sparql, data={"query": f"LOAD <{address}data.ttl>"},
-                               timeout=TIMEOUT), 403)
+                               timeout=TIMEOUT), 400)
     assert_error(requests.post(server.sparql, data={"update": f"LOAD <{address}data.ttl> INTO GRAPH <x:g>"},
                                timeout=TIMEOUT), 403)
     # FROM / FROM NAMED name graphs of the dataset; they are never fetched.

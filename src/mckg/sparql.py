@@ -119,7 +119,7 @@ def inspect_query(text: str, *, service_allowlist: Iterable[str] = (),
     parser costs 10–30 ms per query, more than Oxigraph takes to answer most of them.
 
     :raise QueryError: 400 for a syntax error (with line and column), an undeclared prefix,
-        or an update sent as a query; 403 for ``SERVICE`` to an endpoint not on
+        or an update sent as a query (a malformed request); 403 for ``SERVICE`` to an endpoint not on
         ``service_allowlist``.
     """
     if prefixes is None:
@@ -144,8 +144,11 @@ def _inspect(text: str, allowlist: tuple[str, ...],
             tree = parseQuery(text)
     except ParseException as exc:
         if is_update(text):
-            raise QueryError("SPARQL Update is not accepted here: this endpoint is read-only",
-                             status=403) from None
+            # A malformed request (the protocol sends updates as update=), not a refused
+            # operation: what is refused with 403 is an update sent as one.
+            raise QueryError("this is a SPARQL Update, not a query: a query operation takes "
+                             "SELECT, ASK, CONSTRUCT or DESCRIBE (and this endpoint is "
+                             "read-only: updates are refused)") from None
         raise _syntax_error(exc, text) from None
     except Exception as exc:
         raise QueryError(f"SPARQL syntax error: {exc}") from None

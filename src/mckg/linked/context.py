@@ -12,20 +12,24 @@ with the context expands back to exactly the same triples (tests compare the gra
 Served under another base, the context's own namespaces move with it (as the data does), so a
 document from ``http://127.0.0.1:8000/`` compacts to the same short forms.
 
-Resource documents *reference* the context by its IRI — that is what publishing it is for.
-The JSON-LD dump embeds the same context instead, so an archived copy parses offline.
+Resource documents *reference* the context — that is what publishing it is for — at the address
+of the server that wrote them (every server publishes it at ``/context.jsonld``), since a JSON-LD
+processor fetches the context it is named: a document from a local server must not send it to
+the canonical address. The JSON-LD dump embeds the same context instead, so an archived copy
+parses offline.
 """
 
 from __future__ import annotations
 
 import json
-from copy import deepcopy
+from functools import cache
 from typing import Any
 
 from rdflib import Dataset, Graph
 
+from ..formats import rdf_format
 from ..namespaces import CANONICAL_BASE
-from ..rdfio import format_by_name, parse_bytes, project_context, serialize
+from ..rdfio import parse_bytes, project_context, serialize
 
 
 def context_iri(base: str) -> str:
@@ -43,46 +47,58 @@ def _rebase(node: Any, base: str) -> Any:
     return node
 
 
+@cache
+def _shipped_context() -> str:
+    """The shipped context, read once: a running server must not need its package files."""
+    return json.dumps(project_context())
+
+
 def context_document(base: str) -> dict[str, Any]:
     """The context document (``{"@context": …}``) with our namespaces under ``base``."""
-    return _rebase(deepcopy(project_context()), base)
+    return _rebase(json.loads(_shipped_context()), base)
 
 
-def to_jsonld(graph: Graph | Dataset, base: str, *, reference: bool = True) -> bytes:
+def to_jsonld(graph: Graph | Dataset, base: str, *, reference: bool = True,
+              context_url: str | None = None) -> bytes:
     """``graph`` as JSON-LD compacted with the project's context.
 
-    With ``reference`` the document names the published context by IRI; without, the context
-    is embedded (for files that must parse offline).
+    With ``reference`` the document names the published context by its address — the
+    canonical one, or ``context_url`` where a server publishes it itself; without, the
+    context is embedded (for files that must parse offline).
     """
     ctx = context_document(base)["@context"]
-    body = serialize(graph, format_by_name("json-ld"), context=ctx)
+    body = serialize(graph, rdf_format("json-ld"), context=ctx)
     if not reference:
         return body
+    address = context_url or context_iri(base)
     doc = json.loads(body)
     if isinstance(doc, dict):
-        doc["@context"] = context_iri(base)
+        doc["@context"] = address
     else:  # a bare list of nodes: wrap it so the context applies
-        doc = {"@context": context_iri(base), "@graph": doc}
+        doc = {"@context": address, "@graph": doc}
     return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def parse_jsonld(data: bytes, base: str, *, source: str = "JSON-LD document") -> Graph:
-    """Parse JSON-LD that references the context at ``base`` without fetching it.
+def parse_jsonld(data: bytes, base: str, *, source: str = "JSON-LD document",
+                 context_url: str | None = None) -> Graph:
+    """Parse JSON-LD that references the context at ``base`` (or ``context_url``) without
+    fetching it.
 
     :raise DataError: the document is not valid JSON-LD.
     """
     doc = json.loads(data)
     ctx = context_document(base)["@context"]
+    ours = {context_iri(base), context_url or context_iri(base)}
 
     def inline(node: Any) -> Any:
         if isinstance(node, dict):
-            return {k: (ctx if k == "@context" and v == context_iri(base) else inline(v))
+            return {k: (ctx if k == "@context" and v in ours else inline(v))
                     for k, v in node.items()}
         if isinstance(node, list):
             return [inline(v) for v in node]
         return node
 
-    parsed = parse_bytes(json.dumps(inline(doc)).encode("utf-8"), format_by_name("json-ld"),
+    parsed = parse_bytes(json.dumps(inline(doc)).encode("utf-8"), rdf_format("json-ld"),
                          source=source)
     assert isinstance(parsed, Graph)
     return parsed

@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, *, service: QueryService | None
     app.register_blueprint(dataset.bp)
     app.register_blueprint(page.bp)
     app.register_blueprint(linked_data.bp)
+    linked_data.open_site(app)
 
     @app.after_request
     def cors(response: Response) -> Response:

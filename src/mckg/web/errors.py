@@ -1,19 +1,29 @@
-"""HTTP errors: a small hierarchy carrying the status, and one handler that renders them all.
+"""HTTP errors: werkzeug's exceptions, library errors mapped onto them, and one renderer.
 
-Every failure becomes one of these, rendered by negotiation as ``application/problem+json``
-(RFC 9457), an HTML page, or plain text — the default, since SPARQL clients usually print the
-body of a failed request as it is. Bad input never yields a 500, and a 500 (our bug) is logged
-with its traceback but never shows one.
+Views raise werkzeug's :class:`~werkzeug.exceptions.HTTPException` subclasses (``BadRequest``,
+``NotAcceptable``…) or let a library error through: :class:`~mckg.sparql.QueryError` and
+:class:`~mckg.workers.PoolError` carry their status, and the store's errors say only what
+failed (:mod:`mckg.store.errors`) — the statuses they are answered with are decided here and
+nowhere else.
+
+Every failure is then rendered by one handler, by negotiation, as plain text — the default,
+since SPARQL clients usually print the body of a failed request as it is —
+``application/problem+json`` (RFC 9457) or an HTML page. A query error keeps its line and
+column; ``Retry-After`` and ``Allow`` headers are kept. Bad input never yields a 500, and a
+500 from a bug is logged with its traceback but never shows one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
 from ..sparql import QueryError
 from ..store.errors import (
@@ -26,109 +36,19 @@ from ..store.errors import (
     StoreUnavailable,
 )
 from ..workers import PoolError
-from .negotiation import parse_accept, quality
+from . import negotiation
 
 log = logging.getLogger("mckg.web")
 
-
-class HttpError(Exception):
-    """An error with an HTTP status, a one-line title and a message for the client."""
-
-    status = 500
-    title = "Internal Server Error"
-
-    def __init__(self, message: str, *, line: int | None = None, column: int | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        self.message = message
-        self.line = line
-        self.column = column
-        self.headers = dict(headers or {})
-        super().__init__(message)
-
-
-class BadRequest(HttpError):
-    """400: the request or the query is malformed."""
-
-    status, title = 400, "Bad Request"
-
-
-class Forbidden(HttpError):
-    """403: the request asks for something this read-only endpoint never does."""
-
-    status, title = 403, "Forbidden"
-
-
-class NotFound(HttpError):
-    """404: no such resource."""
-
-    status, title = 404, "Not Found"
-
-
-class MethodNotAllowed(HttpError):
-    """405: wrong HTTP method (the ``Allow`` header lists the right ones)."""
-
-    status, title = 405, "Method Not Allowed"
-
-
-class NotAcceptable(HttpError):
-    """406: no format the client accepts fits the answer."""
-
-    status, title = 406, "Not Acceptable"
-
-
-class PayloadTooLarge(HttpError):
-    """413: the query or request body is over the limit."""
-
-    status, title = 413, "Content Too Large"
-
-
-class UnsupportedMediaType(HttpError):
-    """415: a POST body in a content type the protocol does not define."""
-
-    status, title = 415, "Unsupported Media Type"
-
-
-class ServiceUnavailable(HttpError):
-    """503: the query was stopped at the time limit, or every worker is busy."""
-
-    status, title = 503, "Service Unavailable"
-
-
-class GatewayTimeout(HttpError):
-    """504: the remote store did not answer in time."""
-
-    status, title = 504, "Gateway Timeout"
-
-
-class BadGateway(HttpError):
-    """502: the remote store failed."""
-
-    status, title = 502, "Bad Gateway"
-
-
-_BY_STATUS: dict[int, type[HttpError]] = {
-    cls.status: cls for cls in (BadRequest, Forbidden, NotFound, MethodNotAllowed, NotAcceptable,
-                                PayloadTooLarge, UnsupportedMediaType, ServiceUnavailable,
-                                GatewayTimeout, BadGateway, HttpError)
-}
-
-
-def from_status(status: int, message: str, **kwargs: Any) -> HttpError:
-    """The :class:`HttpError` for ``status`` (a generic one for statuses without a class)."""
-    cls = _BY_STATUS.get(status)
-    if cls is None:
-        error = HttpError(message, **kwargs)
-        error.status = status
-        error.title = "Error"
-        return error
-    return cls(message, **kwargs)
-
-
-#: The HTTP status of each kind of store error (the store layer knows nothing of HTTP).
+#: The HTTP status of each kind of store error (the store layer knows nothing of HTTP). The
+#: first kind that matches wins, so subclasses (a timeout is a kind of unavailability) come
+#: before their parents.
 _STORE_STATUS: tuple[tuple[type[StoreError], int], ...] = (
     (StoreInputError, 400), (StoreReadOnly, 403), (StoreMissing, 503), (StoreLocked, 503),
     (StoreTimeout, 504), (StoreUnavailable, 502),
 )
+
+_BUG = "internal error; it has been logged"
 
 
 def store_status(exc: StoreError) -> int:
@@ -136,71 +56,102 @@ def store_status(exc: StoreError) -> int:
     return next((status for kind, status in _STORE_STATUS if isinstance(exc, kind)), 500)
 
 
-def as_http_error(exc: BaseException) -> HttpError:
-    """Map library and werkzeug exceptions onto the hierarchy (unknown ones become 500)."""
-    if isinstance(exc, HttpError):
-        return exc
-    if isinstance(exc, QueryError):
-        return from_status(exc.status, exc.message, line=exc.line, column=exc.column)
-    if isinstance(exc, PoolError):
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        return from_status(exc.status, exc.message, headers=headers)
-    if isinstance(exc, StoreError):
-        return from_status(store_status(exc), exc.message)
+def for_status(status: int, message: str) -> HTTPException:
+    """werkzeug's exception for ``status`` (an internal error for a status it has none for)."""
+    return default_exceptions.get(status, InternalServerError)(message)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What an error response says, whatever raised it (the members of RFC 9457)."""
+
+    status: int
+    title: str
+    detail: str
+    line: int | None = None
+    column: int | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def where(self) -> str:
+        """`` (line L, column C)`` for a query error with a position, else nothing."""
+        return f" (line {self.line}, column {self.column})" if self.line else ""
+
+
+def _kept_headers(exc: HTTPException, extra: Iterable[tuple[str, str]] = ()) -> tuple[tuple[str, str], ...]:
+    """The headers ``exc`` asks for (``Allow``, ``Retry-After``…), less its own HTML body's type."""
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    headers += [(k, v) for k, v in extra if all(k.lower() != h.lower() for h, _ in headers)]
+    return tuple(headers)
+
+
+def problem(exc: BaseException) -> Problem:
+    """What the response to ``exc`` says: its status, message, position and headers.
+
+    Library errors get their status here; anything else that is not an HTTP error is a bug
+    (500, with a message that reveals nothing).
+    """
+    line = column = None
+    extra: list[tuple[str, str]] = []
     if isinstance(exc, HTTPException):
-        error = from_status(exc.code or 500, exc.description or exc.name)
-        if exc.code == 405 and exc.response is None:
-            allowed = getattr(exc, "valid_methods", None)
-            if allowed:
-                error.headers["Allow"] = ", ".join(sorted(allowed))
-        return error
-    return HttpError("internal error; it has been logged")
-
-
-def _rendering(accept: str | None) -> str:
-    """``json``, ``html`` or ``text``: how the client prefers to read an error."""
-    ranges = parse_accept(accept)
-    if not ranges:
-        return "text"
-    text = quality(ranges, "text/plain")
-    html = quality(ranges, "text/html")
-    json_q = max([quality(ranges, "application/problem+json"), quality(ranges, "application/json")]
-                 + [r.q for r in ranges if r.subtype.endswith("+json")])
-    best = max(text, html, json_q)
-    if best <= 0 or text == best:
-        return "text"
-    return "html" if html == best else "json"
-
-
-def render(error: HttpError) -> Response:
-    """The response for ``error`` in the format the request prefers."""
-    where = f" (line {error.line}, column {error.column})" if error.line else ""
-    kind = _rendering(request.headers.get("Accept"))
-    if kind == "json":
-        problem: dict[str, Any] = {"type": "about:blank", "title": error.title,
-                                   "status": error.status, "detail": error.message + where}
-        if error.line:
-            problem.update(line=error.line, column=error.column)
-        body = json.dumps(problem, ensure_ascii=False) + "\n"
-        response = Response(body, error.status, mimetype="application/problem+json")
-    elif kind == "html":
-        html = render_template("error.html", error=error, where=where)
-        response = Response(html, error.status, mimetype="text/html")
+        http = exc
+    elif isinstance(exc, QueryError):
+        http, line, column = for_status(exc.status, exc.message), exc.line, exc.column
+    elif isinstance(exc, PoolError):
+        http = for_status(exc.status, exc.message)
+        if exc.retry_after:
+            extra.append(("Retry-After", str(exc.retry_after)))
+    elif isinstance(exc, StoreError):
+        http = for_status(store_status(exc), exc.message)
     else:
-        body = f"{error.status} {error.title}: {error.message}{where}\n"
-        response = Response(body, error.status, mimetype="text/plain")
-    for name, value in error.headers.items():
+        http = InternalServerError(_BUG)
+    status = http.code or 500
+    return Problem(status=status, title=http.name, detail=http.description or http.name,
+                   line=line, column=column, headers=_kept_headers(http, extra))
+
+
+#: How a client may read an error: the first is the default, and what is left when it accepts
+#: none of them (an error is always reported, never refused with a 406).
+_RENDERINGS = (negotiation.PLAIN, negotiation.HTML, negotiation.PROBLEM)
+
+
+def render(error: Problem) -> Response:
+    """The response for ``error``, in the format the request prefers."""
+    kind = negotiation.choose(_RENDERINGS, fallback=negotiation.PLAIN)
+    if kind == negotiation.PROBLEM:
+        member: dict[str, Any] = {"type": "about:blank", "title": error.title,
+                                  "status": error.status, "detail": error.detail + error.where}
+        if error.line:
+            member.update(line=error.line, column=error.column)
+        body = json.dumps(member, ensure_ascii=False) + "\n"
+    elif kind == negotiation.HTML:
+        body = render_template("error.html", error=error)
+    else:
+        body = f"{error.status} {error.title}: {error.detail}{error.where}\n"
+    response = Response(body, error.status, content_type=negotiation.content_type(kind))
+    for name, value in error.headers:
         response.headers[name] = value
     response.headers["Vary"] = "Accept"
     return response
+
+
+def _log(exc: BaseException, error: Problem) -> None:
+    """A bug is logged with its traceback; a failing store or worker by its message."""
+    if error.status < 500:
+        return
+    if isinstance(exc, HTTPException | PoolError | StoreError | QueryError):
+        log.warning("%s %s: %d %s", request.method, request.path, error.status, error.detail)
+    else:
+        log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
 
 
 def register(app: Flask) -> None:
     """Install the one handler for every exception."""
 
     @app.errorhandler(Exception)
-    def handle(exc: Exception) -> Response:
-        error = as_http_error(exc)
-        if error.status >= 500 and not isinstance(exc, HttpError | PoolError | StoreError):
-            log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+    def handle(exc: Exception) -> ResponseReturnValue:
+        if isinstance(exc, HTTPException) and exc.response is not None:
+            return exc.response  # a view built its own answer (werkzeug's abort(response))
+        error = problem(exc)
+        _log(exc, error)
         return render(error)

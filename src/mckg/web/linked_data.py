@@ -20,13 +20,13 @@ only speak HTTP: what a page says comes from :mod:`mckg.linked`. Negotiated resp
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request, send_file
+from flask import Blueprint, Flask, Response, current_app, render_template, request, send_file
 from rdflib import Graph
+from werkzeug.exceptions import BadRequest, NotFound
 
-from ..export import bind_prefixes
+from ..formats import rdf_format_for_media_type
 from ..linked.compare import to_csv
 from ..linked.context import context_document, to_jsonld
 from ..linked.describe import document_graph
@@ -38,29 +38,30 @@ from ..linked.iris import (
 )
 from ..linked.runner import UnsafeTerm
 from ..linked.site import LinkedData
-from ..rdfio import format_by_media_type, serialize
+from ..namespaces import rebase_prefixes
+from ..rdfio import serialize
 from . import negotiation
-from .errors import BadRequest, NotAcceptable, NotFound
 
 bp = Blueprint("linked_data", __name__, template_folder="templates",
                static_folder="static/ld", static_url_path="/ld-static")
 
-_HTML = "text/html"
-_init_lock = threading.Lock()
+_HTML = negotiation.HTML
+
+
+def open_site(app: Flask) -> LinkedData:
+    """Create the app's :class:`LinkedData` from its query service, and start the export of
+    the dumps now, in the background, so that no visitor of ``/downloads`` waits for it."""
+    service = app.extensions["mckg.service"]
+    settings = app.extensions.get("mckg.settings") or service.settings
+    ld = LinkedData.for_service(service, settings)
+    app.extensions["mckg.linked"] = ld
+    ld.start_dumps()
+    return ld
 
 
 def linked() -> LinkedData:
-    """The app's :class:`LinkedData`, created on first use from its query service."""
-    ld: LinkedData | None = current_app.extensions.get("mckg.linked")
-    if ld is None:
-        with _init_lock:
-            ld = current_app.extensions.get("mckg.linked")
-            if ld is None:
-                service = current_app.extensions["mckg.service"]
-                settings = current_app.extensions.get("mckg.settings") or service.settings
-                ld = LinkedData.for_service(service, settings, counts=service.counts,
-                                            triples=service.triple_count)
-                current_app.extensions["mckg.linked"] = ld
+    """The app's :class:`LinkedData` (made by :func:`open_site` when the app was created)."""
+    ld: LinkedData = current_app.extensions["mckg.linked"]
     return ld
 
 
@@ -78,33 +79,30 @@ def _chosen(suffix: str | None, offers: tuple[str, ...] = DOCUMENT_MEDIA_TYPES) 
     """
     if suffix is not None:
         return MEDIA_TYPE_BY_SUFFIX[suffix]
-    given, chosen = negotiation.from_format_param(request.args.getlist("format"), offers)
-    if chosen is None and not given:
-        chosen = negotiation.choose(request.headers.get("Accept"), offers)
-    if chosen is None:
-        raise NotAcceptable("this resource is available as " + ", ".join(offers))
-    return chosen
+    return negotiation.choose(offers, formats=negotiation.format_values(request.args))
 
 
 def _rdf_response(graph: Graph, media_type: str, *, negotiated: bool) -> Response:
-    """``graph`` serialized as ``media_type`` (JSON-LD with the published context)."""
+    """``graph`` serialized as ``media_type``.
+
+    JSON-LD names the context this server publishes (``/context.jsonld``), not the canonical
+    one: a JSON-LD processor fetches a context it is given by address, and the document must
+    read the same wherever it was served from — offline, or on a server the canonical address
+    does not lead to. The context under both addresses is the same document.
+    """
     ld = linked()
-    bind_prefixes(graph, ld.site.base)
+    for prefix, namespace in rebase_prefixes(ld.site.base).items():  # the registry's names
+        graph.bind(prefix, namespace, override=True, replace=True)
     if media_type == "application/ld+json":
-        body = to_jsonld(graph, ld.site.base)
+        body = to_jsonld(graph, ld.site.base, context_url=request.host_url + "context.jsonld")
     else:
-        fmt = format_by_media_type(media_type)
+        fmt = rdf_format_for_media_type(media_type)
         assert fmt is not None
         body = serialize(graph, fmt)
-    response = Response(body, 200, content_type=_content_type(media_type))
+    response = Response(body, 200, content_type=negotiation.content_type(media_type))
     if negotiated:
         response.headers["Vary"] = "Accept"
     return response
-
-
-def _content_type(media_type: str) -> str:
-    return media_type + ("; charset=utf-8" if media_type.startswith("text/") or
-                         media_type == "application/n-triples" else "")
 
 
 def _html(template: str, status: int = 200, *, negotiated: bool = False, **context: Any) -> Response:
@@ -122,7 +120,7 @@ def _not_found(iri: str) -> Response:
 
     :raise 404: as plain text or problem JSON when the client does not want HTML.
     """
-    wants_html = negotiation.choose(request.headers.get("Accept"), (_HTML, "text/plain")) == _HTML
+    wants_html = negotiation.choose((_HTML, negotiation.PLAIN), fallback=negotiation.PLAIN) == _HTML
     if not wants_html:
         raise NotFound(f"no resource {iri} in this dataset")
     ld = linked()

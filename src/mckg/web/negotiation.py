@@ -1,152 +1,157 @@
-"""Content negotiation: the ``Accept`` header with q-values, and the ``format`` parameters.
+"""Content negotiation: one function, :func:`choose`, for every response the server writes.
 
-``Accept`` is read as RFC 9110 §12.5.1 says: each offer takes the q-value of the most specific
-range that matches it (``type/sub`` over ``type/*`` over ``*/*``), q=0 excludes, ties go to
-the server's order. An explicit ``format`` (or ``output``/``results``, which SPARQLWrapper
-sends alongside it, possibly twice with a short name and a media type) wins over ``Accept``.
-Nothing is silently substituted: no acceptable format means 406 (design notes, pitfalls).
+``Accept`` is read by werkzeug (:class:`~werkzeug.datastructures.MIMEAccept`, RFC 9110
+§12.5.1): each offer takes the q-value of the most specific range that matches it
+(``type/sub`` over ``type/*`` over ``*/*``), q=0 excludes it, and ties go to the server's
+order. Two things are ours: parameters on a range (``; charset=utf-8``) are ignored, since
+every answer is UTF-8 and clients add them freely; and the other names clients use for a
+format (``application/json`` for SPARQL JSON results…, listed in :mod:`mckg.formats`) count
+only when a client names them exactly, never through a wildcard.
+
+An explicit ``format`` (or ``output``/``results``, which SPARQLWrapper sends alongside it,
+possibly twice with a short name and a media type) wins over ``Accept``. Nothing is silently
+substituted: no acceptable format means 406 (design notes, pitfalls) — except for error
+messages, which are always written, in plain text if nothing else fits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+
+from flask import request
+from werkzeug.datastructures import MIMEAccept, MultiDict
+from werkzeug.exceptions import NotAcceptable
+
+from ..formats import FORMATS, RESULT_FORMATS
 
 #: Query parameters that name an output format (SPARQLWrapper sends all three).
 FORMAT_PARAMS = ("format", "output", "results")
 
 HTML = "text/html"
+PLAIN = "text/plain"
+PROBLEM = "application/problem+json"
 
-#: Other names clients use for our media types, by kind of answer.
-_RESULT_ALIASES = {
-    "application/sparql-results+json": ("application/json", "text/json"),
-    "application/sparql-results+xml": ("application/xml", "text/xml"),
-    "text/csv": (),
-    "text/tab-separated-values": (),
-}
-_GRAPH_ALIASES = {
-    "text/turtle": ("application/x-turtle", "text/n3", "text/rdf+n3"),
-    "application/n-triples": ("text/plain",),
-    "application/ld+json": ("application/json",),
-    "application/rdf+xml": ("application/xml", "text/xml"),
-    "application/trig": (),
-    "application/n-quads": (),
+#: Other names a client may give an offer, when it names them exactly. The formats' own come
+#: from :mod:`mckg.formats`; an error report is JSON to a client that reads any JSON, and a
+#: name starting with ``+`` is a structured syntax suffix (RFC 6839: ``…+json``).
+_ALIASES: Mapping[str, tuple[str, ...]] = {
+    **{f.media_type: f.aliases for f in (*RESULT_FORMATS, *FORMATS)},
+    PROBLEM: ("application/json", "+json"),
 }
 
-#: Short names accepted in ``format=``; the first entry that fits the answer's kind wins.
-_SHORT_NAMES: dict[str, tuple[str, ...]] = {
-    "json": ("application/sparql-results+json", "application/ld+json"),
-    "srj": ("application/sparql-results+json",),
-    "xml": ("application/sparql-results+xml", "application/rdf+xml"),
-    "srx": ("application/sparql-results+xml",),
-    "csv": ("text/csv",),
-    "tsv": ("text/tab-separated-values",),
-    "turtle": ("text/turtle",), "ttl": ("text/turtle",), "n3": ("text/turtle",),
-    "nt": ("application/n-triples",), "ntriples": ("application/n-triples",),
-    "n-triples": ("application/n-triples",),
-    "json-ld": ("application/ld+json",), "jsonld": ("application/ld+json",),
-    "rdf": ("application/rdf+xml",), "rdf+xml": ("application/rdf+xml",),
-    "rdfxml": ("application/rdf+xml",), "owl": ("application/rdf+xml",),
-    "trig": ("application/trig",),
-    "nq": ("application/n-quads",), "nquads": ("application/n-quads",),
-    "n-quads": ("application/n-quads",),
-    "html": (HTML,),
-}
-
-#: At most this many ranges of an Accept header are read (a bound against abuse).
+#: At most this many ranges of an ``Accept`` header are considered (a bound against abuse).
 MAX_RANGES = 64
 
 
-@dataclass(frozen=True)
-class MediaRange:
-    """One range of an ``Accept`` header."""
+def _short_names() -> dict[str, tuple[str, ...]]:
+    """Short names for ``format=`` (``json``, ``ttl``…), from the format tables.
 
-    type: str
-    subtype: str
-    q: float
-
-    def specificity(self, media_type: str) -> int:
-        """2 exact, 1 ``type/*``, 0 ``*/*``, -1 no match."""
-        kind, _, sub = media_type.partition("/")
-        if self.type == "*" and self.subtype == "*":
-            return 0
-        if self.type == kind and self.subtype == "*":
-            return 1
-        if self.type == kind and self.subtype == sub:
-            return 2
-        return -1
+    A name may mean a results format and an RDF format (``json``, ``xml``); results come
+    first, and the caller keeps the first that fits the answer.
+    """
+    names: dict[str, list[str]] = {"html": [HTML]}
+    spelled: list[tuple[str, tuple[str, ...]]] = [
+        *((r.media_type, (r.name, r.suffix)) for r in RESULT_FORMATS),
+        *((f.media_type, (f.name, *f.names, f.suffix, *f.suffixes)) for f in FORMATS)]
+    for media_type, spellings in spelled:
+        for name in spellings:
+            types = names.setdefault(name.lstrip("."), [])
+            if media_type not in types:
+                types.append(media_type)
+    return {name: tuple(types) for name, types in names.items()}
 
 
-def parse_accept(header: str | None) -> list[MediaRange]:
-    """Parse an ``Accept`` header leniently: malformed ranges are skipped."""
-    ranges: list[MediaRange] = []
-    for part in (header or "").split(",")[:MAX_RANGES]:
-        pieces = [p.strip() for p in part.split(";")]
-        kind, slash, sub = pieces[0].lower().partition("/")
-        if not slash or not kind or not sub:
+_SHORT_NAMES = _short_names()
+
+
+def format_values(params: MultiDict[str, str]) -> list[str]:
+    """The values of every format parameter in ``params``, in the order of :data:`FORMAT_PARAMS`."""
+    return [value for name in FORMAT_PARAMS for value in params.getlist(name)]
+
+
+def client_accept(header: MIMEAccept | None = None) -> MIMEAccept:
+    """The request's ``Accept`` (or ``header``), with parameters dropped and its size bounded.
+
+    Ranges without a slash cannot match anything; a header with nothing else is treated
+    as absent, as a header that says nothing usable should be.
+    """
+    parsed = request.accept_mimetypes if header is None else header
+    ranges = [(item.split(";", 1)[0].strip().lower(), q) for item, q in parsed]
+    return MIMEAccept([(item, q) for item, q in ranges if "/" in item][:MAX_RANGES])
+
+
+def _named(alias: str, item: str) -> bool:
+    return item == alias or (alias.startswith("+") and item.endswith(alias))
+
+
+def quality(accept: MIMEAccept, offer: str) -> float:
+    """The q-value ``accept`` gives ``offer``: its own by specificity, or an alias named exactly."""
+    q = accept.quality(offer)
+    for alias in _ALIASES.get(offer, ()):
+        q = max([q, *(item_q for item, item_q in accept if _named(alias, item))])
+    return q
+
+
+def _by_format(values: Iterable[str], offers: Sequence[str]) -> tuple[bool, str | None]:
+    """Read ``format``-like values: (any given?, the offer the first fitting one names)."""
+    given = False
+    for raw in values:
+        value = raw.split(";", 1)[0].strip().lower()
+        if not value:
             continue
-        q = 1.0
-        for param in pieces[1:]:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = min(1.0, max(0.0, float(value.strip())))
-                except ValueError:
-                    q = 0.0
-        ranges.append(MediaRange(kind, sub, q))
-    return ranges
+        given = True
+        if "/" in value:
+            candidates = tuple(o for o in offers if value == o or value in _ALIASES.get(o, ()))
+        else:
+            candidates = _SHORT_NAMES.get(value, ())
+        chosen = next((c for c in candidates if c in offers), None)
+        if chosen is not None:
+            return True, chosen
+    return given, None
 
 
-def quality(ranges: Sequence[MediaRange], media_type: str) -> float:
-    """The q-value ``ranges`` give ``media_type`` (from the most specific matching range)."""
-    best, q = -1, 0.0
-    for r in ranges:
-        spec = r.specificity(media_type)
-        if spec > best or (spec == best and r.q > q):
-            best, q = spec, r.q
-    return q if best >= 0 else 0.0
-
-
-def _names(offer: str) -> tuple[str, ...]:
-    aliases = _RESULT_ALIASES.get(offer) or _GRAPH_ALIASES.get(offer) or ()
-    return (offer, *aliases)
-
-
-def choose(accept: str | None, offers: Sequence[str]) -> str | None:
-    """The offer ``accept`` prefers, or None if it accepts none. No header accepts anything."""
-    if not offers:
-        return None
-    if accept is None or not accept.strip():
-        return offers[0]
-    ranges = parse_accept(accept)
-    if not ranges:
+def _by_accept(accept: MIMEAccept, offers: Sequence[str]) -> str | None:
+    """The offer ``accept`` prefers (the first of the best); any offer when it says nothing."""
+    if not accept:
         return offers[0]
     best, best_q = None, 0.0
-    for offer in offers:  # server order breaks ties: strict > keeps the earlier offer
-        q = quality(ranges, offer)
-        for alias in _names(offer)[1:]:  # aliases count only when named exactly
-            q = max([q] + [r.q for r in ranges if r.specificity(alias) == 2])
+    for offer in offers:  # strict > keeps the earlier offer: the server's order breaks ties
+        q = quality(accept, offer)
         if q > best_q:
             best, best_q = offer, q
     return best
 
 
-def from_format_param(values: Iterable[str], offers: Sequence[str]) -> tuple[bool, str | None]:
-    """Read ``format``/``output``/``results`` values: (any given?, the offer they name or None).
+def choose(offers: Sequence[str], *, formats: Iterable[str] = (), accept: MIMEAccept | None = None,
+           fallback: str | None = None) -> str:
+    """The media type to answer with, among ``offers`` (in the server's order of preference).
 
-    Values may be short names (``json``, ``turtle``…) or media types; the first that names
-    one of ``offers`` wins.
+    ``formats`` are the values of the request's format parameters, which win over ``Accept``;
+    ``accept`` defaults to the request's. When nothing fits, ``fallback`` is the answer — or,
+    without one, the request is refused.
+
+    :raise NotAcceptable: nothing the client accepts is offered, and no fallback.
     """
-    given = False
-    for raw in values:
-        value = raw.strip().lower().split(";")[0].strip()
-        if not value:
-            continue
-        given = True
-        candidates = _SHORT_NAMES.get(value, ())
-        if "/" in value:
-            candidates = tuple(o for o in offers if value in _names(o))
-        for candidate in candidates:
-            if candidate in offers:
-                return True, candidate
-    return given, None
+    if not offers:
+        raise ValueError("nothing to offer")
+    given, chosen = _by_format(formats, offers)
+    if chosen is None and not given:
+        chosen = _by_accept(client_accept(accept), offers)
+    if chosen is not None:
+        return chosen
+    if fallback is not None:
+        return fallback
+    asked = "the requested format=" if given else "none of the formats in Accept"
+    raise NotAcceptable(f"{asked} fits this answer; available: {', '.join(offers)}")
+
+
+def content_type(media_type: str) -> str:
+    """The ``Content-Type`` for an answer in ``media_type``, which is UTF-8 text.
+
+    JSON and XML documents carry their own encoding (RFC 8259 makes JSON UTF-8; XML says so
+    in its declaration); every other text format states ``charset=utf-8``, since HTTP would
+    otherwise leave ``text/*`` to be guessed.
+    """
+    if media_type.endswith(("json", "xml")):
+        return media_type
+    return media_type + "; charset=utf-8"

@@ -1,24 +1,27 @@
 """``/sparql``: the SPARQL 1.1 Protocol, query operation (https://www.w3.org/TR/sparql11-protocol/).
 
 - ``GET /sparql?query=…`` and ``POST`` with ``application/x-www-form-urlencoded`` (§2.1.1–2)
-  or ``application/sparql-query`` (§2.1.3, dataset parameters in the URL);
+  or ``application/sparql-query`` (§2.1.3, UTF-8 only, dataset parameters in the URL);
 - ``default-graph-uri`` / ``named-graph-uri`` (§2.1.4) replace the query's own dataset;
+- relative IRIs in a query resolve against the endpoint's own URL (there is no other base);
 - no ``query`` at all: the service description (or the query page, for browsers);
-- updates are refused with 403: this endpoint is read-only.
+- an update, sent as an update, is refused with 403: this endpoint is read-only. Sent as a
+  query, or beside one, it is a malformed request (400), as the protocol's tests expect.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge, UnsupportedMediaType
 
 from ..description import service_description
-from ..rdfio import format_by_media_type, serialize
+from ..formats import rdf_format_for_media_type
+from ..rdfio import serialize
 from ..service import QueryService
 from ..store.base import QueryDataset
 from ..store.results import GRAPH_OUTPUTS
 from . import negotiation
-from .errors import BadRequest, Forbidden, NotAcceptable, PayloadTooLarge, UnsupportedMediaType
 
 bp = Blueprint("sparql", __name__)
 
@@ -38,12 +41,31 @@ def service() -> QueryService:
     return svc
 
 
+def _direct_query() -> str:
+    """The query POSTed as ``application/sparql-query``: UTF-8 text (SPARQL 1.1 Protocol §2.1.3).
+
+    :raise 413: the body is over the limit.
+    :raise 415: another charset: the media type is defined for UTF-8 only.
+    :raise 400: the body is not UTF-8.
+    """
+    charset = request.mimetype_params.get("charset", "utf-8").strip().lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(f"{_DIRECT} is UTF-8 text; charset={charset} is not accepted")
+    limit = service().settings.max_query_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge(f"the query is longer than the limit of {limit} bytes")
+    try:
+        return request.get_data(cache=False).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("the query is not valid UTF-8 text") from None
+
+
 def _params() -> tuple[MultiDict[str, str], str | None]:
     """All protocol parameters of the request and the directly POSTed query, if any.
 
-    :raise 403: an update (``update=`` or ``application/sparql-update``).
+    :raise 403: an update (``application/sparql-update``).
     :raise 413: the body is over the limit.
-    :raise 415: a POST body that is neither a form nor a query.
+    :raise 415: a POST body that is neither a form nor a query, or a query not in UTF-8.
     """
     params: MultiDict[str, str] = MultiDict(request.args)
     direct: str | None = None
@@ -54,24 +76,40 @@ def _params() -> tuple[MultiDict[str, str], str | None]:
                 for value in values:
                     params.add(key, value)
         elif mimetype == _DIRECT:
-            limit = service().settings.max_query_bytes
-            if request.content_length is not None and request.content_length > limit:
-                raise PayloadTooLarge(f"the query is longer than the limit of {limit} bytes")
-            raw = request.get_data(cache=False)
-            charset = request.mimetype_params.get("charset", "utf-8")
-            try:
-                direct = raw.decode(charset)
-            except (LookupError, UnicodeDecodeError):
-                raise BadRequest(f"the query is not valid {charset} text") from None
+            direct = _direct_query()
         elif mimetype == _UPDATE:
             raise Forbidden(_READ_ONLY)
         else:
             raise UnsupportedMediaType(
                 f"a SPARQL query is POSTed as {_FORM} or {_DIRECT}, not "
                 f"{mimetype or 'a body without Content-Type'}")
-    if params.getlist("update"):
-        raise Forbidden(_READ_ONLY)
     return params, direct
+
+
+def _the_query(params: MultiDict[str, str], direct: str | None) -> str | None:
+    """The one query of the request, or None when it has none (and asks for nothing else).
+
+    :raise 400: the query is given twice, or beside an update; no query but other protocol
+        parameters.
+    :raise 403: an update alone (this endpoint is read-only).
+    """
+    queries = params.getlist("query")
+    if direct is not None:
+        if queries:
+            raise BadRequest("the query is given twice: in the body and as a query= parameter")
+        queries = [direct]
+    if params.getlist("update"):
+        if queries:
+            raise BadRequest("a request carries a query or an update, not both")
+        raise Forbidden(_READ_ONLY)
+    if not queries:
+        if request.method == "GET" and not any(k in params for k in _PROTOCOL_PARAMS):
+            return None
+        raise BadRequest("no query: send it as the query= parameter or as an "
+                         "application/sparql-query body")
+    if len(queries) > 1:
+        raise BadRequest(f"the query= parameter is given {len(queries)} times; send exactly one")
+    return queries[0]
 
 
 def _dataset(params: MultiDict[str, str]) -> QueryDataset | None:
@@ -80,32 +118,25 @@ def _dataset(params: MultiDict[str, str]) -> QueryDataset | None:
     return dataset if dataset.given else None
 
 
-def _format_values(params: MultiDict[str, str]) -> list[str]:
-    return [v for name in negotiation.FORMAT_PARAMS for v in params.getlist(name)]
-
-
 def _negotiate(params: MultiDict[str, str], offers: tuple[str, ...]) -> str:
     """Pick the output among ``offers`` (plus the query page).
 
     :raise 406: nothing the client accepts fits.
     """
-    with_page = (*offers, negotiation.HTML)
-    given, chosen = negotiation.from_format_param(_format_values(params), with_page)
-    if given and chosen is None:
-        raise NotAcceptable("the requested format= does not fit this answer; available: "
-                            + ", ".join(with_page))
-    if chosen is None:
-        chosen = negotiation.choose(request.headers.get("Accept"), with_page)
-    if chosen is None:
-        raise NotAcceptable("none of the formats in Accept fits this answer; available: "
-                            + ", ".join(with_page))
-    return chosen
+    return negotiation.choose((*offers, negotiation.HTML),
+                              formats=negotiation.format_values(params))
 
 
 def _page(query: str | None = None) -> Response:
     from .page import page_response
 
     return page_response(query)
+
+
+def rdf_response(body: bytes, media_type: str) -> Response:
+    """A negotiated RDF answer (it varies with ``Accept``)."""
+    return Response(body, 200, content_type=negotiation.content_type(media_type),
+                    headers={"Vary": "Accept"})
 
 
 def _describe(params: MultiDict[str, str]) -> Response:
@@ -119,51 +150,34 @@ def _describe(params: MultiDict[str, str]) -> Response:
                                 triples=svc.triple_count(),
                                 federated=bool(svc.settings.service_allowlist),
                                 void_url=root + ".well-known/void")
-    fmt = format_by_media_type(chosen)
+    fmt = rdf_format_for_media_type(chosen)
     assert fmt is not None
     body = serialize(graph, fmt, context=svc.json_ld_context if fmt.name == "json-ld" else None)
-    return Response(body, 200, content_type=_content_type(chosen), headers={"Vary": "Accept"})
-
-
-def _content_type(media_type: str) -> str:
-    """Text formats get an explicit charset; JSON and XML carry their own encoding."""
-    if media_type.startswith("text/") or media_type in ("application/n-triples",
-                                                        "application/n-quads", "application/trig"):
-        return media_type + "; charset=utf-8"
-    return media_type
+    return rdf_response(body, chosen)
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def sparql() -> Response:
     """Answer a SPARQL query, or describe the service when there is none.
 
-    :raise 400: missing, repeated or malformed query (with line and column).
+    :raise 400: missing, repeated or malformed query (with line and column), an update sent
+        as a query or beside one.
     :raise 403: an update, or ``SERVICE`` to an endpoint not on the allow-list.
     :raise 406: no acceptable format. :raise 413: too long. :raise 415: wrong POST body.
     :raise 503: stopped at the time limit, or every worker busy.
     """
     params, direct = _params()
-    queries = params.getlist("query")
-    if direct is not None:
-        if queries:
-            raise BadRequest("the query is given twice: in the body and as a query= parameter")
-        queries = [direct]
-    if not queries:
-        if request.method == "GET" and not any(k in params for k in _PROTOCOL_PARAMS):
-            return _describe(params)
-        raise BadRequest("no query: send it as the query= parameter or as an "
-                         "application/sparql-query body")
-    if len(queries) > 1:
-        raise BadRequest(f"the query= parameter is given {len(queries)} times; send exactly one")
-    text = queries[0]
+    text = _the_query(params, direct)
+    if text is None:
+        return _describe(params)
     svc = service()
     info = svc.check(text)
     chosen = _negotiate(params, svc.outputs(info))
     if chosen == negotiation.HTML:
         svc.check(text, thorough=True)  # no engine runs: a malformed query is a 400 here
         return _page(text)
-    answer = svc.run(text, info, chosen, _dataset(params))
-    response = Response(answer.body, 200, content_type=_content_type(answer.media_type))
+    answer = svc.run(text, info, chosen, _dataset(params), base_iri=request.base_url)
+    response = Response(answer.body, 200, content_type=negotiation.content_type(answer.media_type))
     response.headers["Vary"] = "Accept"
     response.headers["X-MCKG-Query-Time"] = f"{answer.seconds:.6f}"
     response.headers["Server-Timing"] = f"query;dur={answer.seconds * 1000:.1f}"
