@@ -19,7 +19,8 @@ from mckg.store import Store
 
 @pytest.fixture(scope="session", autouse=True)
 def private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Each test process gets its own ``XDG_DATA_HOME``: mckg's default store lives there.
+    """Each test process gets its own ``XDG_DATA_HOME`` (mckg's default store lives there) and
+    all share one build cache.
 
     The reading commands (``mckg query``, ``export``, ``stats``) build the graph into that
     store once and reuse it, so a test process builds it at most once, and parallel test
@@ -28,13 +29,18 @@ def private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     import os
 
     home = tmp_path_factory.mktemp("xdg")
-    previous = os.environ.get("XDG_DATA_HOME")
-    os.environ["XDG_DATA_HOME"] = str(home)
+    # One build cache for the whole run, shared by the test processes (and the servers they
+    # start): the shipped graph is built and reasoned once, then loaded by every new store.
+    shared_cache = tmp_path_factory.getbasetemp().parent / "build-cache"
+    changes = {"XDG_DATA_HOME": str(home), "MCKG_CACHE_DIR": str(shared_cache)}
+    previous = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
     yield home
-    if previous is None:
-        os.environ.pop("XDG_DATA_HOME", None)
-    else:
-        os.environ["XDG_DATA_HOME"] = previous
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

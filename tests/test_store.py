@@ -22,6 +22,7 @@ from rdflib import Dataset, Graph
 from serving import EDGE_CASES
 from stores import SRJ, VIRTUOSO
 
+from mckg.buildcache import fingerprint
 from mckg.config import Settings
 from mckg.sparql import QueryError, inspect_query
 from mckg.store import (
@@ -35,7 +36,7 @@ from mckg.store import (
 )
 from mckg.store.memory import MemoryStore
 from mckg.store.oxigraph import OxigraphEngine, OxigraphStore
-from mckg.store.provision import fingerprint, provision
+from mckg.store.provision import provision
 from mckg.store.remote import RemoteStore
 
 G1, G2 = "http://example.org/g1", "http://example.org/g2"

@@ -55,7 +55,7 @@ def dumps_folder(settings: Settings) -> Path:
     explicit = settings.extra.get("dumps_dir") or os.environ.get("MCKG_DUMPS_DIR")
     if explicit:
         return Path(explicit)
-    from ..store.provision import fingerprint
+    from ..buildcache import fingerprint
 
     data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data_home) / "mckg" / "dumps" / fingerprint(settings)[:16]

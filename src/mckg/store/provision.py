@@ -17,7 +17,6 @@ rebuild leaves them alone, and the marker's ``loads`` record is carried over unc
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,15 +24,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
+
 from .. import __version__
+from ..buildcache import MARKER_FORMAT, built_graph, fingerprint
 from ..config import Settings
 from .base import Store
-from .errors import StoreError, StoreInputError, StoreLocked
+from .errors import StoreError, StoreLocked
 
 log = logging.getLogger("mckg.store")
 
-MARKER_FORMAT = 1
-_BUILD_MODULES = ("graphs.py", "reasoning.py", "rdfio.py", "namespaces.py")
 
 
 @dataclass
@@ -46,61 +46,28 @@ class ProvisionReport:
     reason: str = ""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):  # ends at end of file
-            digest.update(block)
-    return digest.hexdigest()
+def _graph_counts(nquads: bytes) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for quad in ox.parse(nquads, ox.RdfFormat.N_QUADS):
+        name = quad.graph_name
+        if isinstance(name, ox.NamedNode):
+            counts[name.value] = counts.get(name.value, 0) + 1
+    return counts
 
 
-def fingerprint(settings: Settings) -> str:
-    """Hash of everything the built graph depends on (see the module docstring).
-
-    :raise StoreError: an extra file cannot be read.
-    """
-    from ..graphs import ASSERTED_LAYERS, layer_files
-
-    digest = hashlib.sha256()
-
-    def add(*parts: object) -> None:
-        for part in parts:
-            digest.update(str(part).encode("utf-8"))
-            digest.update(b"\0")
-
-    add("mckg", __version__, MARKER_FORMAT, settings.base, settings.include_shipped,
-        settings.reasoning)
-    package = Path(__file__).resolve().parents[1]
-    for name in _BUILD_MODULES:
-        source = package / name
-        if source.exists():
-            add(name, _sha256(source))
-    if settings.include_shipped:
-        for layer in ASSERTED_LAYERS:
-            for path in layer_files(layer):
-                add(layer, path.name, _sha256(path))
-    for extra in settings.extra_files:
-        path = Path(extra).resolve()
-        try:
-            add("extra", path, _sha256(path))
-        except OSError as exc:
-            raise StoreInputError(f"{path}: {exc.strerror or exc}") from None
-    return digest.hexdigest()
-
-
-def _load(store: Store, settings: Settings, fp: str, old: dict[str, Any] | None) -> dict[str, int]:
-    """Build and load; extra files stream straight into the store when nothing reasons over them.
+def _load(store: Store, settings: Settings, fp: str,
+          old: dict[str, Any] | None) -> tuple[dict[str, int], bool]:
+    """Build (or take from the build cache) and load; returns the counts and "from the cache".
 
     With reasoning on, every file must pass through rdflib (OWL RL runs over their union);
     with it off, the extra files go to :meth:`Store.load_file`, which on Oxigraph is the
     native bulk loader — a million triples in seconds instead of minutes.
     """
-    from ..graphs import build, graph_iri
+    from ..graphs import graph_iri
 
     streamed = () if settings.reasoning else tuple(Path(p) for p in settings.extra_files)
-    kg = build(settings.with_(extra_files=()) if streamed else settings)  # DataError: untouched
-    counts = {str(g.identifier): len(g) for g in kg.dataset.graphs()
-              if len(g) and str(g.identifier) != "urn:x-rdflib:default"}
+    nquads, cached = built_graph(settings.with_(extra_files=()) if streamed else settings)
+    counts = _graph_counts(nquads)
     user_graph = str(graph_iri(settings.base, "user"))
     planned = set(counts) | {user_graph}
     for path in streamed:  # every file parses before anything changes
@@ -112,7 +79,7 @@ def _load(store: Store, settings: Settings, fp: str, old: dict[str, Any] | None)
     loads = {"loads": old["loads"]} if old and "loads" in old else {}
     store.write_marker({"format": MARKER_FORMAT, "state": "loading",
                         "graphs": dict.fromkeys(intent, 0), **loads})
-    store.load_dataset(kg.dataset, replace=intent)
+    store.load_nquads(nquads, replace=intent)
     for path in streamed:
         store.load_file(path, graph=user_graph)
     if streamed:
@@ -128,7 +95,7 @@ def _load(store: Store, settings: Settings, fp: str, old: dict[str, Any] | None)
         "files": [str(Path(p).resolve()) for p in settings.extra_files],
         **loads,
     })
-    return counts
+    return counts, cached
 
 
 def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Store, ProvisionReport]:
@@ -176,9 +143,9 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
             store = None
     writer = store if store is not None else open_store(url, update_url=update_url,
                                                                      timeout=timeout)
-    log.info("building the graph into %s (%s)", writer.url, reason)
+    log.info("loading the graph into %s (%s)", writer.url, reason)
     try:
-        counts = _load(writer, settings, fp, marker)
+        counts, cached = _load(writer, settings, fp, marker)
     except BaseException:
         writer.close()
         raise
@@ -187,6 +154,6 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
         writer.close()
         served = open_store(url, read_only=True)
     seconds = time.perf_counter() - started
-    log.info("loaded %d triples in %d graphs into %s in %.1f s", sum(counts.values()),
-             len(counts), served.url, seconds)
+    log.info("loaded %d triples in %d graphs into %s in %.1f s%s", sum(counts.values()),
+             len(counts), served.url, seconds, " (the graph from the build cache)" if cached else "")
     return served, ProvisionReport(True, seconds, counts, reason)
