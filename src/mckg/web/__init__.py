@@ -25,11 +25,14 @@ import atexit
 import logging
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response
 
 from ..config import Settings
+from ..linked.context import context_document
+from ..queries import examples
 from ..service import QueryService
 
 access_log = logging.getLogger("mckg.access")
@@ -79,31 +82,42 @@ class AccessLog:
                             (time.perf_counter() - started) * 1000)
 
 
-def create_app(settings: Settings | None = None, *, service: QueryService | None = None) -> Flask:
+def create_app(settings: Settings | None = None, *, service: QueryService | None = None,
+               assets: Path | None = None) -> Flask:
     """Create the app. Without ``service``, provision the store and start the query workers.
 
+    Templates and static files are read from ``assets`` (a folder with ``templates/`` and
+    ``static/``; by default the package's own) and held in memory from then on
+    (:mod:`.assets`), so the server keeps working when its package files change under it.
+
+    :raise AssetError: a template or static file is missing or broken (before anything starts).
     :raise DataError: a data file is malformed.
     :raise StoreError: the store cannot be opened or loaded.
     """
+    from . import assets as web_assets
+    from . import dataset, errors, linked_data, page, protocol
+
     settings = settings or Settings()
-    if service is None:
-        service = QueryService.open(settings)
-        atexit.register(service.close)
-    app = Flask(__name__, static_folder="static", template_folder="templates")
+    app = Flask(__name__, static_folder=None, template_folder=None)
     # Bodies: a query percent-encoded in a form can take three bytes per character.
     body_limit = settings.max_query_bytes * 3 + 64 * 1024
     app.config.update(MAX_CONTENT_LENGTH=body_limit, MAX_FORM_MEMORY_SIZE=body_limit,
                       JSON_SORT_KEYS=False)
-    app.extensions["mckg.service"] = service
-    app.extensions["mckg.settings"] = settings
-
-    from . import dataset, errors, linked_data, page, protocol
-
     errors.register(app)
     app.register_blueprint(protocol.bp)
     app.register_blueprint(dataset.bp)
     app.register_blueprint(page.bp)
     app.register_blueprint(linked_data.bp)
+    # Templates and files first (after the blueprints: templates use their filters), so that a
+    # broken package stops the app before a store is opened or a worker started.
+    web_assets.install(app, web_assets.load(assets or web_assets.PACKAGE_ASSETS))
+    context_document(settings.base)  # read the shipped JSON-LD context now, not on a request
+    examples()  # and the example queries of the query page
+    if service is None:
+        service = QueryService.open(settings)
+        atexit.register(service.close)
+    app.extensions["mckg.service"] = service
+    app.extensions["mckg.settings"] = settings
     linked_data.open_site(app)
 
     @app.after_request

@@ -41,9 +41,12 @@ from ..linked.site import LinkedData
 from ..namespaces import rebase_prefixes
 from ..rdfio import serialize
 from . import negotiation
+from .assets import static_view
 
-bp = Blueprint("linked_data", __name__, template_folder="templates",
-               static_folder="static/ld", static_url_path="/ld-static")
+bp = Blueprint("linked_data", __name__)
+# Its stylesheet, from the app's assets in memory (:mod:`.assets`): ``linked_data.static``.
+bp.add_url_rule("/ld-static/<path:filename>", endpoint="static", view_func=static_view("ld"),
+                methods=["GET", "HEAD"])
 
 _HTML = negotiation.HTML
 
