@@ -346,7 +346,7 @@ def test_restart_after_a_load_serves_it_without_rebuilding(tmp_path: Path) -> No
     first = start_server(serve, workdir=tmp_path)
     try:
         shipped = _count(first.url)
-        assert any("building the graph" in line for line in first.log)
+        assert any("loading the graph into" in line for line in first.log)
         refused = subprocess.run([*CLI, "load", str(extra), "--store", store],
                                  capture_output=True, text=True, timeout=120)
         assert refused.returncode == 2 and "in use" in refused.stderr
@@ -363,5 +363,5 @@ def test_restart_after_a_load_serves_it_without_rebuilding(tmp_path: Path) -> No
         finally:
             again.stop()
         assert any("not rebuilding" in line for line in again.log), again.log
-        assert not any("building the graph" in line for line in again.log)
+        assert not any("loading the graph into" in line for line in again.log)
     assert counts == [shipped + 1_234] * 2
