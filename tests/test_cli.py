@@ -214,6 +214,14 @@ def test_stats_count_what_the_files_build(runner, kg, oxigraph_url):
     assert json.loads(memory.stdout) == stats  # the same engine in memory
 
 
+def test_the_stats_query_counts_the_fact_classes():
+    from mckg.provenance import FACT_CLASSES
+    from mckg.queries import get
+
+    values = get("stats-facts").text.split("VALUES ?root {", 1)[1].split("}", 1)[0]
+    assert sorted(values.split()) == sorted(f"mckg:{c.split('#')[1]}" for c in FACT_CLASSES)
+
+
 def test_loaded_data_is_queried_counted_and_exported(runner, tmp_path):
     url = f"oxigraph:{tmp_path / 'store'}"
     extra = tmp_path / "extra.nt"
