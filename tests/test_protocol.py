@@ -94,6 +94,21 @@ def test_relative_iris_in_select_and_base_declarations(server: ServerProcess) ->
     assert {str(s) for s in graph.subjects()} == {"http://example.org/x/s"}
 
 
+def test_relative_iris_in_from_clauses(server: ServerProcess) -> None:
+    """FROM and FROM NAMED IRIs become the dataset the engine is given: resolved like the rest."""
+    def names(query: str) -> list[str]:
+        response = requests.get(server.sparql, params={"query": query}, timeout=TIMEOUT)
+        assert response.status_code == 200, response.text
+        return sorted(b["s"]["value"] for b in response.json()["results"]["bindings"])
+
+    assert names("BASE <http://example.org/> SELECT DISTINCT ?s FROM <g2> "
+                 "WHERE { ?s <name> ?n }") == ["http://example.org/dave"]
+    assert names("BASE <http://example.org/> SELECT DISTINCT ?s FROM NAMED <g2> "
+                 "WHERE { GRAPH <g2> { ?s <name> ?n } }") == ["http://example.org/dave"]
+    # No BASE: <g2> is the endpoint's http://HOST/g2, a graph this dataset does not have.
+    assert names("SELECT ?s FROM <g2> WHERE { ?s ?p ?o }") == []
+
+
 def test_relative_iris_through_sparqlwrapper_and_the_query_page(server: ServerProcess) -> None:
     client = SPARQLWrapper(server.sparql)
     client.setQuery(RELATIVE_CONSTRUCT)

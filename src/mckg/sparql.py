@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from urllib.parse import urljoin
 
 import rdflib.plugins.sparql as rdflib_sparql
 from pyparsing import ParseException, ParseResults
@@ -64,6 +65,21 @@ class QueryInfo:
     from_named: tuple[str, ...] = ()
     #: The top-level ``LIMIT`` of a SELECT or CONSTRUCT query, if any.
     limit: int | None = None
+    #: The query's own ``BASE`` declaration, as written (it may itself be relative).
+    base: str | None = None
+
+    def resolved(self, base_iri: str | None) -> QueryInfo:
+        """This info with its ``FROM``/``FROM NAMED`` IRIs resolved (RFC 3986 §5).
+
+        Against the query's ``BASE``, itself resolved against ``base_iri`` (the endpoint's
+        URL): the engine resolves the IRIs inside the query the same way, but the dataset is
+        given to it as IRIs, which must be absolute.
+        """
+        base = urljoin(base_iri or "", self.base or "") or None
+        if base is None or not (self.from_graphs or self.from_named):
+            return self
+        return replace(self, from_graphs=tuple(urljoin(base, g) for g in self.from_graphs),
+                       from_named=tuple(urljoin(base, g) for g in self.from_named))
 
 
 def _walk(node: object) -> Iterable[CompValue]:
@@ -183,9 +199,11 @@ def _inspect(text: str, allowlist: tuple[str, ...],
                 from_graphs.append(_iri_of(dict.get(clause, "default"), namespaces))
             elif "named" in clause:
                 from_named.append(_iri_of(dict.get(clause, "named"), namespaces))
+    declared_base = next((str(dict.get(c, "iri")) for c in tree[0]
+                          if isinstance(c, CompValue) and c.name == "Base"), None)
     return QueryInfo(form=form, services=tuple(services), dataset_clause=dataset_clause,
                      from_graphs=tuple(from_graphs), from_named=tuple(from_named),
-                     limit=_top_level_limit(query, form))
+                     limit=_top_level_limit(query, form), base=declared_base)
 
 
 def _iri_of(term: object, namespaces: Mapping[str, str]) -> str:

@@ -176,7 +176,10 @@ def sparql() -> Response:
     if chosen == negotiation.HTML:
         svc.check(text, thorough=True)  # no engine runs: a malformed query is a 400 here
         return _page(text)
-    answer = svc.run(text, info, chosen, _dataset(params), base_iri=request.base_url)
+    # Relative IRIs resolve against the endpoint's URL: in the text (the engine) and in the
+    # FROM clauses (given to the engine as the dataset).
+    base = request.base_url
+    answer = svc.run(text, info.resolved(base), chosen, _dataset(params), base_iri=base)
     response = Response(answer.body, 200, content_type=negotiation.content_type(answer.media_type))
     response.headers["Vary"] = "Accept"
     response.headers["X-MCKG-Query-Time"] = f"{answer.seconds:.6f}"
