@@ -370,6 +370,12 @@ def test_content_type_says_utf8_for_text_formats() -> None:
 ])
 def test_library_errors_get_their_status_in_one_place(error: Exception, status: int) -> None:
     assert errors.problem(error).status == status
+    assert errors.problem(error).detail == "x"
+
+
+def test_every_status_keeps_its_message() -> None:
+    assert errors.for_status(405, "wrong method").description == "wrong method"
+    assert errors.problem(QueryError("odd", status=405)).headers == ()
 
 
 @pytest.fixture

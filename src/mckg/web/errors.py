@@ -58,7 +58,8 @@ def store_status(exc: StoreError) -> int:
 
 def for_status(status: int, message: str) -> HTTPException:
     """werkzeug's exception for ``status`` (an internal error for a status it has none for)."""
-    return default_exceptions.get(status, InternalServerError)(message)
+    # By keyword: some take other arguments first (MethodNotAllowed, its allowed methods).
+    return default_exceptions.get(status, InternalServerError)(description=message)
 
 
 @dataclass(frozen=True)
