@@ -57,6 +57,22 @@ def kg(settings: Settings) -> KnowledgeGraph:
 
 # ---- real server processes (endpoint, query page and timeout tests) ------------------------
 
+def warm_build_cache(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Build the graph of ``settings`` into the shared build cache, one test process at a time.
+
+    Servers started by several test processes at once would each build and reason the same
+    graph; under this lock the first builds it and the others find it in the cache.
+    """
+    import fcntl
+
+    from mckg.buildcache import built_graph
+
+    shared = tmp_path_factory.getbasetemp().parent
+    with open(shared / "build-cache.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # bounded by one build (seconds)
+        built_graph(settings)
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """The shipped graph plus the edge-case file, on Oxigraph, served once per test session.
@@ -64,6 +80,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     Result limit 1000 (so truncation is testable), two query workers.
     """
     workdir = tmp_path_factory.mktemp("server")
+    warm_build_cache(Settings(extra_files=(EDGE_CASES,)), tmp_path_factory)
     proc = start_server(["serve", "--port", "0", "--store", f"oxigraph:{workdir / 'store'}",
                          "--file", str(EDGE_CASES), "--workers", "2", "--query-timeout", "30",
                          "--result-limit", "1000"], workdir=workdir)
