@@ -87,11 +87,15 @@ def test_programme_page_renders(ld, chromium):
 
 def test_search_box_works_without_javascript(ld, chromium):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     chromium.get(ld.url + "compare")
     box = chromium.find_element(By.CSS_SELECTOR, "form[role=search] input[name=q]")
     box.send_keys("Flanders")
     box.submit()
+    # submit() returns before the results page has loaded: wait for it, bounded.
+    WebDriverWait(chromium, TIMEOUT).until(lambda d: "/search?" in d.current_url
+                                           and d.find_elements(By.CSS_SELECTOR, "ol.hits a"))
     links = [a.get_attribute("href") for a in chromium.find_elements(By.CSS_SELECTOR, "ol.hits a")]
     assert ld.url + "id/region/BE-VLG" in links
 
