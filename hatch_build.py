@@ -2,7 +2,7 @@
 
 A fresh ``pip install . && mckg serve`` then loads the graph in a fraction of a second instead
 of parsing every source file and computing the OWL 2 RL closure first (see
-``src/mckg/buildcache.py``). The file is named by the fingerprint of the sources and the
+``src/mckg/build/cache.py``). The file is named by the fingerprint of the sources and the
 building code, exactly as mckg computes it at run time, so it is only ever used for the sources
 it was built from. Editable installs skip it: there the sources are meant to change.
 """
@@ -27,7 +27,7 @@ class PrebuiltGraph(BuildHookInterface):  # type: ignore[misc]
             return
         sys.path.insert(0, str(Path(self.root) / "src"))
         try:
-            from mckg.buildcache import built_graph, fingerprint, remember
+            from mckg.build.cache import built_graph, fingerprint, remember
             from mckg.config import Settings
         finally:
             sys.path.pop(0)

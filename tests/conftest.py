@@ -12,8 +12,8 @@ import pytest
 from serving import EDGE_CASES, ServerProcess, start_server
 from stores import fake_endpoint_url, require_virtuoso
 
+from mckg.build.graphs import KnowledgeGraph, build
 from mckg.config import Settings
-from mckg.graphs import KnowledgeGraph, build
 from mckg.store import Store
 
 
@@ -65,7 +65,7 @@ def warm_build_cache(settings: Settings, tmp_path_factory: pytest.TempPathFactor
     """
     import fcntl
 
-    from mckg.buildcache import built_graph
+    from mckg.build.cache import built_graph
 
     shared = tmp_path_factory.getbasetemp().parent
     with open(shared / "build-cache.lock", "a+b") as lock:

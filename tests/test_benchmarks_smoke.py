@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:  # the benchmarks package lives beside src/, not i
 
 from benchmarks import generate  # noqa: E402
 from benchmarks.client import load_queries  # noqa: E402
-from mckg.sparql import inspect_query  # noqa: E402
+from mckg.query.check import inspect_query  # noqa: E402
 
 QUERY_FILES = sorted((ROOT / "benchmarks" / "queries").glob("*.rq"))
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from mckg import buildcache
-from mckg.buildcache import fingerprint
+from mckg.build import cache as buildcache
+from mckg.build.cache import fingerprint
 from mckg.config import Settings
-from mckg.rdfio import DataError
+from mckg.rdf.files import DataError
 from mckg.store.provision import provision
 
 

@@ -196,7 +196,7 @@ def test_stats_count_what_the_files_build(runner, kg, oxigraph_url):
     from rdflib import OWL, RDF
     from rdflib.namespace import SKOS
 
-    from mckg.provenance import FACT_CLASSES, has_provenance, subclasses_of
+    from mckg.build.provenance import FACT_CLASSES, has_provenance, subclasses_of
 
     stored = runner.invoke(main, ["stats", "--json", "--store", oxigraph_url])
     assert stored.exit_code == 0, stored.output
@@ -215,8 +215,8 @@ def test_stats_count_what_the_files_build(runner, kg, oxigraph_url):
 
 
 def test_the_stats_query_counts_the_fact_classes():
-    from mckg.provenance import FACT_CLASSES
-    from mckg.queries import get
+    from mckg.build.provenance import FACT_CLASSES
+    from mckg.query.stored import get
 
     values = get("stats-facts").text.split("VALUES ?root {", 1)[1].split("}", 1)[0]
     assert sorted(values.split()) == sorted(f"mckg:{c.split('#')[1]}" for c in FACT_CLASSES)

@@ -18,12 +18,12 @@ from click.testing import CliRunner
 from rdflib import Literal, URIRef
 from rdflib.term import Node
 
-from mckg import queries
+from mckg.build.graphs import KnowledgeGraph, canonical_decimal
 from mckg.cli import main
 from mckg.config import Settings
-from mckg.graphs import KnowledgeGraph, canonical_decimal
-from mckg.results import json_term
-from mckg.service import query_store
+from mckg.query import stored as queries
+from mckg.query.service import query_store
+from mckg.query.table import json_term
 from mckg.store.memory import MemoryStore
 
 ID = "https://w3id.org/mckg/id/"
@@ -40,7 +40,7 @@ def text_of(name_or_text: str) -> str:
 def json_rows(body: bytes) -> list[Row]:
     """SPARQL JSON results as rows of rdflib terms.
 
-    Decimals are brought to one lexical form (:func:`mckg.graphs.canonical_decimal`): stores
+    Decimals are brought to one lexical form (:func:`mckg.build.graphs.canonical_decimal`): stores
     that keep values, not lexical forms (Oxigraph, Virtuoso), write ``130000000`` for the
     data's ``130000000.0`` — the same number, which is what the questions ask for.
     """

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rdflib import URIRef
 
-from mckg.namespaces import PREFIXES
+from mckg.rdf.namespaces import PREFIXES
 
 ROOT = Path(__file__).resolve().parents[1]
 ROW_ID = re.compile(r"^\| (F\d-\d\d) \|", re.M)

@@ -19,7 +19,7 @@ from serving import ServerProcess, start_server
 from SPARQLWrapper import JSON, TURTLE, SPARQLWrapper
 from stores import SRJ
 
-from mckg.sparql import inspect_query
+from mckg.query.check import inspect_query
 from mckg.store import Store, serialize_result
 
 DAVE = """@prefix foaf: <http://xmlns.com/foaf/0.1/> .

@@ -234,7 +234,7 @@ def test_property_paths_and_blank_nodes(server: ServerProcess) -> None:
 
 
 def test_competency_query_over_http(server: ServerProcess) -> None:
-    from mckg.queries import catalogue
+    from mckg.query.stored import catalogue
 
     if "cq01" not in catalogue():
         pytest.skip("no stored competency queries yet")
@@ -769,8 +769,8 @@ def test_serve_reports_bad_data_without_a_traceback(tmp_path: Path) -> None:
     "BASE <http://e/> PREFIX : <http://e/> SELECT * WHERE { :a :b ?c }",
 ])
 def test_quick_check_agrees_with_the_parser(query: str) -> None:
-    from mckg.namespaces import PREFIXES
-    from mckg.sparql import inspect_query, quick_inspect
+    from mckg.query.check import inspect_query, quick_inspect
+    from mckg.rdf.namespaces import PREFIXES
 
     quick = quick_inspect(query, PREFIXES)
     full = inspect_query(query, prefixes=PREFIXES)
@@ -790,8 +790,8 @@ def test_quick_check_agrees_with_the_parser(query: str) -> None:
     "SELECT * WHERE { ?s ?p 'a service b' }",  # a false alarm costs only the slow path
 ])
 def test_quick_check_defers_whatever_needs_the_parser(query: str) -> None:
-    from mckg.namespaces import PREFIXES
-    from mckg.sparql import quick_inspect
+    from mckg.query.check import quick_inspect
+    from mckg.rdf.namespaces import PREFIXES
 
     assert quick_inspect(query, PREFIXES) is None
 

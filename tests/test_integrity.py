@@ -8,8 +8,8 @@ import pytest
 from rdflib import OWL, RDF, RDFS, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, PROV, QB, SKOS, VOID, XSD, DefinedNamespace
 
-from mckg.namespaces import CANONICAL_BASE
-from mckg.provenance import FACT_CLASSES, has_provenance, subclasses_of
+from mckg.build.provenance import FACT_CLASSES, has_provenance, subclasses_of
+from mckg.rdf.namespaces import CANONICAL_BASE
 
 #: Terms of vocabularies that rdflib does not ship as closed namespaces.
 BIBO = "http://purl.org/ontology/bibo/"
@@ -110,7 +110,7 @@ def test_disagreeing_statements_are_both_kept(kg, conflict_kind):
 
 def test_germany_portal_both_sources_kept(settings):
     """Survey partner and OECD disagree on Germany's portal: both findings stay."""
-    from mckg.service import query_store
+    from mckg.query.service import query_store
     from mckg.store.provision import provision
 
     text = """

@@ -22,11 +22,11 @@ from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 from rdflib.namespace import DCAT, DCTERMS, VOID
 
-from mckg import queries
-from mckg.formats import rdf_format_for_media_type as format_by_media_type
 from mckg.linked.catalog import check, official_shapes
 from mckg.linked.context import context_document, parse_jsonld
-from mckg.rdfio import parse_bytes
+from mckg.query import stored as queries
+from mckg.rdf.files import parse_bytes
+from mckg.rdf.formats import rdf_format_for_media_type as format_by_media_type
 
 RDF_TYPES = ("text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml")
 SUFFIX = {"text/turtle": ".ttl", "application/ld+json": ".jsonld",

@@ -26,8 +26,8 @@ from serving import EDGE_CASES, start_server
 
 from mckg.cli import main
 from mckg.config import Settings
-from mckg.rdfio import DataError
-from mckg.sparql import inspect_query
+from mckg.query.check import inspect_query
+from mckg.rdf.files import DataError
 from mckg.store import Store, StoreError, serialize_result
 from mckg.store.loading import load_files
 from mckg.store.oxigraph import STAGING_INFIX, OxigraphStore

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, URIRef
 
+from mckg.build.graphs import build, rebase
 from mckg.config import Settings
-from mckg.graphs import build, rebase
-from mckg.rdfio import DataError, format_for_path, parse_bytes, read_file
+from mckg.rdf.files import DataError, format_for_path, parse_bytes, read_file
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

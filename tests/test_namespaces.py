@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rdflib import Graph, URIRef
 
-from mckg.namespaces import MCKG, PREFIXES, PROJECT_PREFIXES, rebase_prefixes
+from mckg.rdf.namespaces import MCKG, PREFIXES, PROJECT_PREFIXES, rebase_prefixes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,9 +47,9 @@ def test_rebase_moves_only_project_namespaces():
 
 def test_model_diagram_is_up_to_date():
     """docs/model.md shows the diagram generated from the current ontology and shapes."""
-    from mckg.diagram import current_block, mermaid
-    from mckg.graphs import layer_files
-    from mckg.validation import load_shapes
+    from mckg.build.diagram import current_block, mermaid
+    from mckg.build.graphs import layer_files
+    from mckg.build.validation import load_shapes
 
     ontology = Graph()
     for path in layer_files("ontology"):

@@ -33,7 +33,8 @@ from serving import ServerProcess
 from SPARQLWrapper import TURTLE, SPARQLWrapper
 from werkzeug.exceptions import BadRequest, NotAcceptable
 
-from mckg.sparql import QueryError
+from mckg.query.check import QueryError
+from mckg.query.workers import PoolBusy, QueryTimeout, WorkerFailed
 from mckg.store.errors import (
     StoreError,
     StoreInputError,
@@ -44,7 +45,6 @@ from mckg.store.errors import (
     StoreUnavailable,
 )
 from mckg.web import errors, negotiation
-from mckg.workers import PoolBusy, QueryTimeout, WorkerFailed
 
 TIMEOUT = 30
 RELATIVE_CONSTRUCT = "CONSTRUCT { <s> <p> 1 } WHERE {}"  # query_content_type_construct
@@ -294,7 +294,7 @@ def test_other_jsonld_answers_parse_offline(server: ServerProcess, offline: list
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "rdflib's JSON-LD serializer (used by mckg.rdfio.serialize) writes an xsd:double as a "
+    "rdflib's JSON-LD serializer (used by mckg.rdf.files.serialize) writes an xsd:double as a "
     "native JSON number whenever a context is active; 65.0 is then, by JSON-LD 1.1 "
     "(to-RDF), the xsd:integer 65. rdflib's own parser keeps it a double; pyld does not."))
 def test_an_integral_double_survives_jsonld(server: ServerProcess, offline: list[str]) -> None:

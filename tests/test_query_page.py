@@ -17,7 +17,7 @@ import requests
 from browser import chromium as start_chromium
 from serving import ServerProcess
 
-from mckg.queries import examples
+from mckg.query.stored import examples
 
 TIMEOUT = 30
 

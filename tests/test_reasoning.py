@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rdflib import RDF, Graph, URIRef
 
-from mckg.export import export_store
-from mckg.formats import rdf_format
-from mckg.namespaces import MCKG
+from mckg.dataset.export import export_store
+from mckg.rdf.formats import rdf_format
+from mckg.rdf.namespaces import MCKG
 from mckg.store.memory import MemoryStore
 
 ID = "https://w3id.org/mckg/id/"

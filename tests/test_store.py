@@ -22,9 +22,9 @@ from rdflib import Dataset, Graph
 from serving import EDGE_CASES
 from stores import SRJ, VIRTUOSO
 
-from mckg.buildcache import fingerprint
+from mckg.build.cache import fingerprint
 from mckg.config import Settings
-from mckg.sparql import QueryError, inspect_query
+from mckg.query.check import QueryError, inspect_query
 from mckg.store import (
     QueryDataset,
     Store,
@@ -464,7 +464,7 @@ def test_a_malformed_file_changes_nothing(tmp_path: Path) -> None:
     store.close()
     broken = tmp_path / "broken.nt"
     broken.write_text(f'<{EX}a> <{EX}b> <{EX}c> .\n<{EX}a> <{EX}b> .\n', encoding="utf-8")
-    from mckg.rdfio import DataError
+    from mckg.rdf.files import DataError
 
     with pytest.raises(DataError, match=r"broken\.nt:2"):
         provision(settings.with_(extra_files=(data, broken)), settings.store)

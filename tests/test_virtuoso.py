@@ -19,8 +19,8 @@ from rdflib import Graph
 from stores import require_virtuoso
 from test_competency import CHECKS, cli_answers
 
+from mckg.build.graphs import KnowledgeGraph
 from mckg.cli import main
-from mckg.graphs import KnowledgeGraph
 from mckg.store.remote import RemoteStore
 
 pytestmark = pytest.mark.virtuoso

@@ -11,10 +11,10 @@ import click
 from rdflib import Graph
 
 from . import __version__
+from .build.graphs import LAYERS, KnowledgeGraph, build
 from .config import Settings, load_settings
-from .formats import FORMATS, rdf_format
-from .graphs import LAYERS, KnowledgeGraph, build
-from .rdfio import DataError
+from .rdf.files import DataError
+from .rdf.formats import FORMATS, rdf_format
 from .store import Store, default_serve_store
 
 #: ``--store`` of the commands that read the graph (serve and load have their own wording).
@@ -109,8 +109,8 @@ def main(ctx: click.Context, config_file: Path | None, base_iri: str | None,
 @click.pass_obj
 def validate(state: State, inference: str) -> None:
     """Check ontology, data and shapes; exit 1 if a shape is violated."""
-    from .namespaces import rebase_prefixes
-    from .validation import validate as run
+    from .build.validation import validate as run
+    from .rdf.namespaces import rebase_prefixes
 
     kg = state.graph(reasoning=inference in ("owlrl", "all"))
     prefixes = sorted(rebase_prefixes(kg.base).items(), key=lambda kv: -len(kv[1]))
@@ -137,7 +137,7 @@ def validate(state: State, inference: str) -> None:
 @click.pass_obj
 def build_cmd(state: State, out_dir: Path, store_option: str | None) -> None:
     """Write the merged asserted graph, the inferred graph and the dataset with named graphs."""
-    from .export import export_graphs, store_graphs
+    from .dataset.export import export_graphs, store_graphs
     from .store import StoreError
 
     base = state.settings.base
@@ -186,7 +186,7 @@ def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
     What the store holds is exported (``user`` covers every graph that is no layer's,
     including what mckg load added), read by the store's own engine.
     """
-    from .export import export_store
+    from .dataset.export import export_store
     from .store import StoreError
 
     url = state.store_url(store_option)
@@ -209,7 +209,7 @@ def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
 def write_published_dumps(settings: Settings, store: Store, folder: Path) -> None:
     """Write the dumps ``mckg serve`` publishes, and their DCAT + VoID description."""
     from .linked.site import LinkedData
-    from .service import QueryService
+    from .query.service import QueryService
 
     site = LinkedData.for_service(QueryService.inline(settings, store), settings,
                                   dumps_dir=folder)
@@ -238,10 +238,10 @@ def query(state: State, query: str, out_format: str, inferred: bool,
     answers print as a table or as CSV, TSV, JSON or XML results; CONSTRUCT and DESCRIBE as
     Turtle, or RDF/XML with --format xml and JSON-LD with --format json.
     """
-    from .queries import catalogue
-    from .results import table_from_json
-    from .service import query_store
-    from .sparql import QueryError
+    from .query.check import QueryError
+    from .query.service import query_store
+    from .query.stored import catalogue
+    from .query.table import table_from_json
     from .store import StoreError
 
     looks_like_file = query.endswith(".rq") or ("\n" not in query and len(query) < 256
@@ -284,9 +284,9 @@ def stats(state: State, as_json: bool, store_option: str | None) -> None:
 
     What the store holds is counted by its own engine (loaded graphs included).
     """
-    from .stats import compute
+    from .build.validation import load_shapes
+    from .dataset.stats import compute
     from .store import StoreError
-    from .validation import load_shapes
 
     with state.store(state.store_url(store_option), reasoning=True) as store:
         try:
@@ -331,7 +331,7 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
     """
     import time
 
-    from .graphs import LAYERS, graph_iri
+    from .build.graphs import LAYERS, graph_iri
     from .store import StoreError, default_serve_store, open_store
     from .store.loading import DEFAULT_BATCH, load_files
 
@@ -383,10 +383,10 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
               help="Rewrite the diagram block in this Markdown file (e.g. docs/model.md).")
 def diagram(target: Path | None) -> None:
     """Print (or write into docs) the class diagram generated from the ontology and shapes."""
-    from .diagram import mermaid, replace_block
-    from .graphs import layer_files
-    from .rdfio import read_file
-    from .validation import load_shapes
+    from .build.diagram import mermaid, replace_block
+    from .build.graphs import layer_files
+    from .build.validation import load_shapes
+    from .rdf.files import read_file
 
     ontology = Graph()
     for path in layer_files("ontology"):
@@ -432,9 +432,11 @@ def serve(state: State, host: str | None, port: int | None, store_url: str | Non
 
     from waitress.server import create_server
 
+    from .query.service import QueryService
+    from .query.workers import PoolError
     from .store import StoreError, default_serve_store
     from .web import create_app
-    from .workers import PoolError
+    from .web.assets import AssetError
 
     options: dict[str, object] = {
         "host": host, "port": port, "store": store_url, "query_workers": workers,
@@ -447,16 +449,15 @@ def serve(state: State, host: str | None, port: int | None, store_url: str | Non
         settings = settings.with_(store=default_serve_store())
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from .service import QueryService
-
     try:
-        service = QueryService.open(settings)
-    except DataError as exc:
+        # Templates and static files are checked first, then the store is opened.
+        app = create_app(settings)
+    except (DataError, AssetError) as exc:
         fail(str(exc))
     except (StoreError, PoolError) as exc:
         fail(exc.message)
+    service: QueryService = app.extensions["mckg.service"]
     try:
-        app = create_app(settings, service=service)
         threads = max(4, settings.query_workers + 4)
         # waitress's own body limit sits above the app's, so that the app answers 413 in the
         # negotiated error format; waitress still guards against bodies far beyond it.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .namespaces import CANONICAL_BASE
+from .rdf.namespaces import CANONICAL_BASE
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The DCAT + VoID description of the dataset, with its dumps, and its DCAT-AP check.
 
-Built on :func:`mckg.description.void_description` (licence, source, endpoint, triples per
+Built on :func:`mckg.dataset.metadata.void_description` (licence, source, endpoint, triples per
 named graph, example resources), to which this adds what a data portal harvesting DCAT-AP
 (data.europa.eu) needs: a catalogue, the publisher as an agent, issued/modified dates, and one
 distribution per dump with its download address, IANA media type, EU file type, byte size,
@@ -28,7 +28,7 @@ from pathlib import Path
 from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDFS, SKOS, VOID
 
-from ..description import LICENSE, SOURCE_DOI, dataset_iri, void_description
+from ..dataset.metadata import LICENSE, SOURCE_DOI, dataset_iri, void_description
 from ..resources import resource_dir
 from .dumps import Dump
 

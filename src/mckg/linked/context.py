@@ -27,9 +27,9 @@ from typing import Any
 
 from rdflib import Dataset, Graph
 
-from ..formats import rdf_format
-from ..namespaces import CANONICAL_BASE
-from ..rdfio import parse_bytes, project_context, serialize
+from ..rdf.files import parse_bytes, project_context, serialize
+from ..rdf.formats import rdf_format
+from ..rdf.namespaces import CANONICAL_BASE
 
 
 def context_iri(base: str) -> str:

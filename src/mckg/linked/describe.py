@@ -16,7 +16,7 @@ from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDFS, SKOS, XSD
 from rdflib.term import Node
 
-from ..namespaces import MCKG
+from ..rdf.namespaces import MCKG
 from .index import ConflictInfo, GraphIndex, Link, Provenance
 from .iris import Site
 

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..export import export_graphs, store_graphs
-from ..formats import rdf_format
-from ..graphs import ASSERTED_LAYERS
+from ..build.graphs import ASSERTED_LAYERS
+from ..dataset.export import export_graphs, store_graphs
+from ..rdf.formats import rdf_format
 from ..store import Store
 
 #: Files over this many bytes are published gzipped.
@@ -91,7 +91,7 @@ def write_dumps(store: Store, base: str, folder: Path,
                 specs: Sequence[DumpSpec] = SPECS) -> list[Dump]:
     """Write every dump of what ``store`` holds into ``folder``, then its manifest.
 
-    Read from the store by its own engine (:mod:`mckg.export`): the files hold exactly what
+    Read from the store by its own engine (:mod:`mckg.dataset.export`): the files hold exactly what
     the endpoint serves.
     """
     folder.mkdir(parents=True, exist_ok=True)

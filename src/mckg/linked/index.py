@@ -17,8 +17,8 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDFS, SKOS
 from rdflib.term import Node
 
-from ..namespaces import MCKG
-from ..results import shortener
+from ..query.table import shortener
+from ..rdf.namespaces import MCKG
 from .runner import Runner
 
 #: Which label wins when a resource has several (SKOS preferred label first).

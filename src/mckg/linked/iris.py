@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..formats import FORMATS, RdfFormat
+from ..rdf.formats import FORMATS, RdfFormat
 
 #: File extensions that choose a representation explicitly, and what they choose.
 HTML_SUFFIX = ".html"

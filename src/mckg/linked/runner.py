@@ -5,18 +5,18 @@ canonical base IRI, so each file runs as it is in any SPARQL tool. Two things ar
 text before it runs, both textual and both safe:
 
 - the canonical base is replaced by the configured one (the data was rebased the same way when
-  it was loaded, see :func:`mckg.graphs.rebase`);
+  it was loaded, see :func:`mckg.build.graphs.rebase`);
 - each ``$name`` parameter is replaced by the N-Triples form of the term bound to it. Terms are
   checked first (:func:`safe_term`), so no request text can change the shape of a query — the
   style guide's "no IRIs pasted into SPARQL with f-strings" is kept by serialising terms, never
   strings.
 
-:class:`ServiceRunner` goes through a :class:`~mckg.service.QueryService` (the server's, or one
+:class:`ServiceRunner` goes through a :class:`~mckg.query.service.QueryService` (the server's, or one
 the CLI and tests open inline on a store), so the store's engine, the worker processes and the
 time limit apply to linked-data pages exactly as to ``/sparql``: there is no other way to ask.
 
 Decimals are brought to the project's canonical form (``50000000.0``,
-:func:`mckg.graphs.canonical_decimal`) whatever the store returns — Oxigraph writes XSD 1.1's
+:func:`mckg.build.graphs.canonical_decimal`) whatever the store returns — Oxigraph writes XSD 1.1's
 ``50000000`` — so documents, dumps and exports of the same fact compare equal term by term.
 """
 
@@ -31,10 +31,11 @@ from typing import Any, Protocol
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from ..graphs import canonical_decimal
-from ..namespaces import CANONICAL_BASE
-from ..queries import get as get_query
-from ..sparql import QueryInfo
+from ..build.graphs import canonical_decimal
+from ..query.check import QueryInfo
+from ..query.stored import get as get_query
+from ..query.workers import QueryJob
+from ..rdf.namespaces import CANONICAL_BASE
 
 Row = dict[str, Node]
 
@@ -111,7 +112,7 @@ class Runner(Protocol):
 
 
 class QueryServiceLike(Protocol):
-    """What :class:`ServiceRunner` needs of :class:`mckg.service.QueryService`."""
+    """What :class:`ServiceRunner` needs of :class:`mckg.query.service.QueryService`."""
 
     def check(self, text: str) -> QueryInfo:
         """Check a query; raise the service's QueryError if it may not run."""
@@ -162,7 +163,6 @@ class ServiceRunner:
         info = self.service.check(text)
         executor = getattr(self.service, "executor", None)
         if executor is not None:
-            from ..workers import QueryJob
 
             result = executor.run(QueryJob(text=text, info=info, media_type=media_type,
                                            limit=INTERNAL_LIMIT))

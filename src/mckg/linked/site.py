@@ -4,7 +4,7 @@
 to the index, the describer, the comparison, the ontology documentation, the dumps and the
 dataset description, and keeps what does not change while the store is served.
 
-Dumps are exported from the served store itself (:mod:`mckg.export`, Oxigraph's own writers),
+Dumps are exported from the served store itself (:mod:`mckg.dataset.export`, Oxigraph's own writers),
 in a background thread started with the site, so no visitor waits for them; they are kept in
 a folder keyed by the provisioning fingerprint (:func:`mckg.store.provision.fingerprint`), so a
 restart with unchanged data reuses them and changed data never serves stale files.
@@ -22,9 +22,10 @@ from pathlib import Path
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, SKOS
 
+from ..build.cache import fingerprint
 from ..config import Settings
-from ..description import dataset_iri
-from ..service import QueryService
+from ..dataset.metadata import dataset_iri
+from ..query.service import QueryService
 from ..store import Store
 from .catalog import catalog_iri, describe_dataset
 from .compare import Comparison, compare
@@ -55,7 +56,6 @@ def dumps_folder(settings: Settings) -> Path:
     explicit = settings.extra.get("dumps_dir") or os.environ.get("MCKG_DUMPS_DIR")
     if explicit:
         return Path(explicit)
-    from ..buildcache import fingerprint
 
     data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data_home) / "mckg" / "dumps" / fingerprint(settings)[:16]

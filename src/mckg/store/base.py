@@ -25,8 +25,8 @@ from typing import Any, ClassVar
 import pyoxigraph as ox
 from rdflib import Dataset
 
-from ..rdfio import format_for_path
-from ..sparql import QueryInfo
+from ..query.check import QueryInfo, inspect_query
+from ..rdf.files import format_for_path
 from .loading import LoadRecord, read_quads
 from .results import NativeResult
 
@@ -79,7 +79,7 @@ class Store(ABC):
     #: interrupted in-process; a remote endpoint is stopped by closing the connection).
     needs_workers: ClassVar[bool] = True
     #: Whether the engine reports syntax errors itself, with line and column — then the
-    #: service may skip rdflib's slow parse for plain queries (:func:`mckg.sparql.quick_inspect`).
+    #: service may skip rdflib's slow parse for plain queries (:func:`mckg.query.check.quick_inspect`).
     checks_syntax: ClassVar[bool] = True
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
@@ -91,7 +91,7 @@ class Store(ABC):
     def query(self, text: str, info: QueryInfo, *, dataset: QueryDataset | None = None,
               prefixes: Mapping[str, str] | None = None, limit: int | None = None,
               base_iri: str | None = None) -> NativeResult:
-        """Evaluate a checked query (see :func:`mckg.sparql.inspect_query`) natively.
+        """Evaluate a checked query (see :func:`mckg.query.check.inspect_query`) natively.
 
         ``limit`` lets a backend that converts rows itself stop early; the serializer
         applies the result limit in any case. ``base_iri`` resolves relative IRIs in the
@@ -176,7 +176,6 @@ class Store(ABC):
 
     def triple_count(self) -> int:
         """Triples in the default graph (the merge: a triple in two graphs counts once)."""
-        from ..sparql import inspect_query
 
         text = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
         result = self.query(text, inspect_query(text))

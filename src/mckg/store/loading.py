@@ -4,7 +4,7 @@ Users join the policy graph with ESCO and their own data: millions of triples th
 would take minutes and gigabytes to parse. So files are read by Oxigraph's streaming parsers
 (N-Triples, N-Quads, Turtle, TriG; gzip too) and handed to the store in batches of
 ``batch`` statements, so memory is bounded by the batch, not the file. JSON-LD and RDF/XML
-go through :mod:`mckg.rdfio` instead (its guards against remote contexts and XML entities
+go through :mod:`mckg.rdf.files` instead (its guards against remote contexts and XML entities
 matter more than streaming for formats nobody ships millions of triples in).
 
 **One transaction per load.** Every file of one ``mckg load`` goes in together or not at all:
@@ -35,9 +35,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyoxigraph as ox
+from rdflib import Dataset
 
-from ..formats import RdfFormat
-from ..rdfio import DataError, format_for_path
+from ..rdf.files import DataError, format_for_path, read_file
+from ..rdf.formats import RdfFormat
+from ..rdf.terms import to_oxigraph
 from .errors import StoreInputError
 
 if TYPE_CHECKING:
@@ -187,11 +189,8 @@ def read_quads(path: Path, fmt: RdfFormat, *, graph: str, counts: dict[str, int]
 
 def _read_with_rdflib(path: Path, fmt: RdfFormat, target: ox.NamedNode,
                       counts: dict[str, int]) -> Iterator[ox.Quad]:
-    """JSON-LD and RDF/XML: parsed whole by :mod:`mckg.rdfio` (no fetching, no entities)."""
-    from rdflib import Dataset
+    """JSON-LD and RDF/XML: parsed whole by :mod:`mckg.rdf.files` (no fetching, no entities)."""
 
-    from ..rdfio import read_file
-    from .terms import to_oxigraph
 
     dataset = read_file(path, into=Dataset(), fmt=fmt)
     assert isinstance(dataset, Dataset)

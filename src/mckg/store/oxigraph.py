@@ -52,9 +52,11 @@ from typing import IO, Any
 
 import pyoxigraph as ox
 
-from ..sparql import QueryError, QueryInfo
+from ..query.check import QueryError, QueryInfo
+from ..rdf.files import format_for_path
 from .base import LoadRecord, QueryDataset, Store, StoreSpec, effective_dataset
 from .errors import StoreError, StoreInputError, StoreLocked, StoreMissing, StoreReadOnly
+from .loading import DEFAULT_BATCH, batched, quads_with_copies, read_quads, with_load
 from .results import NativeResult
 
 try:  # POSIX only; without it the lock is skipped
@@ -69,7 +71,7 @@ STAGING_INFIX = ".mckg-load-"
 _RENAME_EXCHANGE = 2  # linux/fs.h
 
 #: File types loaded by Oxigraph's own streaming parser; others go through rdflib's safe parsing
-#: (JSON-LD contexts and RDF/XML entities need the guards of :mod:`mckg.rdfio`).
+#: (JSON-LD contexts and RDF/XML entities need the guards of :mod:`mckg.rdf.files`).
 _COUNTS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 
 
@@ -268,8 +270,6 @@ class OxigraphEngine(Store):
 
         :raise DataError: the file is missing or malformed (with its line).
         """
-        from ..rdfio import format_for_path
-        from .loading import DEFAULT_BATCH, batched, quads_with_copies, read_quads
 
         self._writable()
         counts: dict[str, int] = {}
@@ -403,7 +403,6 @@ class OxigraphStore(OxigraphEngine):
         at all. Needs the writer's lock (no server may be reading: it would keep serving the
         old folder) and room beside the store folder for the new table files.
         """
-        from .loading import quads_with_copies, with_load
 
         if self.read_only or (self._lock_file is None and fcntl is not None):
             raise StoreReadOnly("a bulk load needs the store opened for writing, with its lock")

@@ -27,8 +27,10 @@ from typing import Any
 import pyoxigraph as ox
 
 from .. import __version__
-from ..buildcache import MARKER_FORMAT, built_graph, fingerprint
+from ..build.cache import MARKER_FORMAT, built_graph, fingerprint
+from ..build.graphs import graph_iri
 from ..config import Settings
+from . import open_store
 from .base import Store
 from .errors import StoreError, StoreLocked
 
@@ -63,7 +65,6 @@ def _load(store: Store, settings: Settings, fp: str,
     with it off, the extra files go to :meth:`Store.load_file`, which on Oxigraph is the
     native bulk loader — a million triples in seconds instead of minutes.
     """
-    from ..graphs import graph_iri
 
     streamed = () if settings.reasoning else tuple(Path(p) for p in settings.extra_files)
     nquads, cached = built_graph(settings.with_(extra_files=()) if streamed else settings)
@@ -107,7 +108,6 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
     :raise DataError: a data file is malformed (nothing is changed).
     :raise StoreError: the store cannot be opened or written.
     """
-    from . import open_store
 
     started = time.perf_counter()
     fp = fingerprint(settings)

@@ -47,10 +47,11 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 import requests
 
-from ..formats import rdf_format_for_media_type
-from ..sparql import QueryError, QueryInfo
+from ..query.check import QueryError, QueryInfo
+from ..rdf.formats import rdf_format_for_media_type
 from .base import LoadRecord, QueryDataset, Store, StoreSpec, effective_dataset
 from .errors import StoreError, StoreInputError, StoreReadOnly, StoreTimeout, StoreUnavailable
+from .loading import with_load
 from .results import NativeResult
 
 #: Graph holding the RDF merge of all loaded graphs: the default graph of queries.
@@ -328,7 +329,6 @@ class RemoteStore(Store):
     def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,
                      record: LoadRecord | None = None) -> None:
         """Stage every batch in hidden graphs, then publish them at once (module docstring)."""
-        from .loading import with_load
 
         if self.read_only:
             raise StoreReadOnly("this store handle is read-only")

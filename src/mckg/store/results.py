@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from typing import IO, Any, cast
 
 import pyoxigraph as ox
+from rdflib import Graph
 
-from ..formats import FORMATS as RDF_FORMATS
-from ..formats import RESULT_MEDIA_TYPES, RdfFormat, rdf_format, result_format
+from ..rdf.files import serialize
+from ..rdf.formats import FORMATS as RDF_FORMATS
+from ..rdf.formats import RESULT_MEDIA_TYPES, RdfFormat, rdf_format, result_format
 
 _GRAPH_BY_MEDIA_TYPE: dict[str, RdfFormat] = {f.media_type: f for f in RDF_FORMATS}
 
@@ -168,9 +170,7 @@ def _write_graph(result: NativeResult, fmt: RdfFormat, *, limit: int, bounded: b
 
 def _json_ld(nt: bytes, context: Mapping[str, Any] | None) -> bytes:
     """JSON-LD compacted with the project's context: rdflib's serializer does the compaction."""
-    from rdflib import Graph
 
-    from ..rdfio import serialize
 
     graph = Graph()
     graph.parse(data=nt, format="nt")

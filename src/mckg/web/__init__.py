@@ -32,8 +32,10 @@ from flask import Flask, Response
 
 from ..config import Settings
 from ..linked.context import context_document
-from ..queries import examples
-from ..service import QueryService
+from ..query.service import QueryService
+from ..query.stored import examples
+from . import assets as web_assets
+from . import dataset, errors, linked_data, page, protocol
 
 access_log = logging.getLogger("mckg.access")
 
@@ -94,9 +96,6 @@ def create_app(settings: Settings | None = None, *, service: QueryService | None
     :raise DataError: a data file is malformed.
     :raise StoreError: the store cannot be opened or loaded.
     """
-    from . import assets as web_assets
-    from . import dataset, errors, linked_data, page, protocol
-
     settings = settings or Settings()
     app = Flask(__name__, static_folder=None, template_folder=None)
     # Bodies: a query percent-encoded in a form can take three bytes per character.

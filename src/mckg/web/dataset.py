@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from ..description import void_description
-from ..formats import rdf_format_for_media_type
-from ..rdfio import serialize
+from ..dataset.metadata import void_description
+from ..rdf.files import serialize
+from ..rdf.formats import rdf_format_for_media_type
 from ..store.results import GRAPH_OUTPUTS
 from . import negotiation
-from .protocol import rdf_response, service
+from .protocol import rdf_response
+from .state import service
 
 bp = Blueprint("dataset", __name__)
 

@@ -1,8 +1,8 @@
 """HTTP errors: werkzeug's exceptions, library errors mapped onto them, and one renderer.
 
 Views raise werkzeug's :class:`~werkzeug.exceptions.HTTPException` subclasses (``BadRequest``,
-``NotAcceptable``…) or let a library error through: :class:`~mckg.sparql.QueryError` and
-:class:`~mckg.workers.PoolError` carry their status, and the store's errors say only what
+``NotAcceptable``…) or let a library error through: :class:`~mckg.query.check.QueryError` and
+:class:`~mckg.query.workers.PoolError` carry their status, and the store's errors say only what
 failed (:mod:`mckg.store.errors`) — the statuses they are answered with are decided here and
 nowhere else.
 
@@ -25,7 +25,8 @@ from flask import Flask, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
-from ..sparql import QueryError
+from ..query.check import QueryError
+from ..query.workers import PoolError
 from ..store.errors import (
     StoreError,
     StoreInputError,
@@ -35,7 +36,6 @@ from ..store.errors import (
     StoreTimeout,
     StoreUnavailable,
 )
-from ..workers import PoolError
 from . import negotiation
 
 log = logging.getLogger("mckg.web")

@@ -26,7 +26,6 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 from rdflib import Graph
 from werkzeug.exceptions import BadRequest, NotFound
 
-from ..formats import rdf_format_for_media_type
 from ..linked.compare import to_csv
 from ..linked.context import context_document, to_jsonld
 from ..linked.describe import document_graph
@@ -38,8 +37,9 @@ from ..linked.iris import (
 )
 from ..linked.runner import UnsafeTerm
 from ..linked.site import LinkedData
-from ..namespaces import rebase_prefixes
-from ..rdfio import serialize
+from ..rdf.files import serialize
+from ..rdf.formats import rdf_format_for_media_type
+from ..rdf.namespaces import rebase_prefixes
 from . import negotiation
 from .assets import static_view
 

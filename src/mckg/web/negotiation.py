@@ -5,7 +5,7 @@
 (``type/sub`` over ``type/*`` over ``*/*``), q=0 excludes it, and ties go to the server's
 order. Two things are ours: parameters on a range (``; charset=utf-8``) are ignored, since
 every answer is UTF-8 and clients add them freely; and the other names clients use for a
-format (``application/json`` for SPARQL JSON results…, listed in :mod:`mckg.formats`) count
+format (``application/json`` for SPARQL JSON results…, listed in :mod:`mckg.rdf.formats`) count
 only when a client names them exactly, never through a wildcard.
 
 An explicit ``format`` (or ``output``/``results``, which SPARQLWrapper sends alongside it,
@@ -22,7 +22,7 @@ from flask import request
 from werkzeug.datastructures import MIMEAccept, MultiDict
 from werkzeug.exceptions import NotAcceptable
 
-from ..formats import FORMATS, RESULT_FORMATS
+from ..rdf.formats import FORMATS, RESULT_FORMATS
 
 #: Query parameters that name an output format (SPARQLWrapper sends all three).
 FORMAT_PARAMS = ("format", "output", "results")
@@ -32,7 +32,7 @@ PLAIN = "text/plain"
 PROBLEM = "application/problem+json"
 
 #: Other names a client may give an offer, when it names them exactly. The formats' own come
-#: from :mod:`mckg.formats`; an error report is JSON to a client that reads any JSON, and a
+#: from :mod:`mckg.rdf.formats`; an error report is JSON to a client that reads any JSON, and a
 #: name starting with ``+`` is a structured syntax suffix (RFC 6839: ``…+json``).
 _ALIASES: Mapping[str, tuple[str, ...]] = {
     **{f.media_type: f.aliases for f in (*RESULT_FORMATS, *FORMATS)},

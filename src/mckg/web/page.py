@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
-from ..queries import examples
-from .protocol import service
+from ..query.stored import examples
+from .state import service
 
 bp = Blueprint("page", __name__)
 

@@ -11,17 +11,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge, UnsupportedMediaType
 
-from ..description import service_description
-from ..formats import rdf_format_for_media_type
-from ..rdfio import serialize
-from ..service import QueryService
+from ..dataset.metadata import service_description
+from ..rdf.files import serialize
+from ..rdf.formats import rdf_format_for_media_type
 from ..store.base import QueryDataset
 from ..store.results import GRAPH_OUTPUTS
 from . import negotiation
+from .page import page_response
+from .state import service
 
 bp = Blueprint("sparql", __name__)
 
@@ -33,12 +34,6 @@ _PROTOCOL_PARAMS = ("query", "update", "default-graph-uri", "named-graph-uri",
                     "using-graph-uri", "using-named-graph-uri")
 _READ_ONLY = ("SPARQL Update is not accepted: this endpoint is read-only (LOAD, INSERT, "
               "DELETE and the other update operations are refused)")
-
-
-def service() -> QueryService:
-    """The app's query service."""
-    svc: QueryService = current_app.extensions["mckg.service"]
-    return svc
 
 
 def _direct_query() -> str:
@@ -128,7 +123,6 @@ def _negotiate(params: MultiDict[str, str], offers: tuple[str, ...]) -> str:
 
 
 def _page(query: str | None = None) -> Response:
-    from .page import page_response
 
     return page_response(query)
 
@@ -179,7 +173,7 @@ def sparql() -> Response:
     # Relative IRIs resolve against the endpoint's URL: in the text (the engine) and in the
     # FROM clauses (given to the engine as the dataset).
     base = request.base_url
-    answer = svc.run(text, info.resolved(base), chosen, _dataset(params), base_iri=base)
+    answer = svc.run(text, info, chosen, _dataset(params), base_iri=base)
     response = Response(answer.body, 200, content_type=negotiation.content_type(answer.media_type))
     response.headers["Vary"] = "Accept"
     response.headers["X-MCKG-Query-Time"] = f"{answer.seconds:.6f}"

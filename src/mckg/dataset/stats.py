@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 from rdflib import RDF, Graph
 from rdflib.namespace import SH
 
-from .config import Settings
-from .graphs import LAYERS, graph_iri
-from .linked.runner import ServiceRunner
-from .results import shortener
-from .service import QueryService
+from ..build.graphs import LAYERS, graph_iri
+from ..config import Settings
+from ..linked.runner import ServiceRunner
+from ..query.service import QueryService
+from ..query.table import shortener
 
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 
 @dataclass

@@ -16,10 +16,10 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
+from ..rdf.files import read_file
+from ..rdf.namespaces import CANONICAL_BASE
+from ..resources import shipped_files
 from .graphs import KnowledgeGraph, rebase
-from .namespaces import CANONICAL_BASE
-from .rdfio import read_file
-from .resources import shipped_files
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """The query service behind the endpoint: check a query, run it where it can be stopped, count.
 
 The web layer only speaks HTTP; everything about SPARQL is here or below: the size limit, the
-syntax / update / ``SERVICE`` checks of :func:`mckg.sparql.inspect_query` (run for every store,
+syntax / update / ``SERVICE`` checks of :func:`mckg.query.check.inspect_query` (run for every store,
 before any engine sees the text), the output formats a query form allows, and the choice of
-executor — a :class:`~mckg.workers.WorkerPool` for local engines, the request thread for a
+executor — a :class:`~mckg.query.workers.WorkerPool` for local engines, the request thread for a
 remote endpoint (its HTTP client enforces the time limit).
 """
 
@@ -18,17 +18,17 @@ from typing import Any, Protocol
 from rdflib import Graph, URIRef
 from rdflib.namespace import VOID
 
-from .config import Settings
-from .description import dataset_iri
-from .namespaces import rebase_prefixes
-from .rdfio import project_context
-from .sparql import QueryError, QueryInfo, inspect_query
-from .store import Store, outputs_for, serialize_result
-from .store.base import QueryDataset
-from .store.provision import ProvisionReport, provision
+from ..config import Settings
+from ..dataset.metadata import dataset_iri
+from ..rdf.files import project_context
+from ..rdf.namespaces import rebase_prefixes
+from ..store import Store, outputs_for, serialize_result
+from ..store.base import QueryDataset
+from ..store.provision import ProvisionReport, provision
+from .check import QueryError, QueryInfo, inspect_query
 from .workers import JobResult, QueryJob, WorkerConfig, WorkerPool, execute_job
 
-log = logging.getLogger("mckg.service")
+log = logging.getLogger("mckg.query.service")
 
 #: An absolute IRI: a scheme, then no character that IRIs exclude (RFC 3987).
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$")
@@ -140,8 +140,8 @@ class QueryService:
         ``thorough`` parses with rdflib even when the engine would report syntax errors
         itself (for answers that no engine produces, like the query page).
 
-        :raise QueryError: 413 too long; 400 malformed (with line and column); 403 an update
-            (``LOAD`` included) or ``SERVICE`` to an endpoint not on the allow-list.
+        :raise QueryError: 413 too long; 400 malformed (with line and column), or an update
+            sent as a query; 403 ``SERVICE`` to an endpoint not on the allow-list.
         """
         if len(text.encode("utf-8")) > self.settings.max_query_bytes:
             raise QueryError(f"the query is longer than the limit of "
@@ -170,7 +170,7 @@ class QueryService:
                 if not _ABSOLUTE_IRI.match(iri):
                     raise QueryError(f"not an absolute IRI: {iri!r} (default-graph-uri and "
                                      "named-graph-uri take graph IRIs)")
-        job = QueryJob(text=text, info=info, media_type=media_type,
+        job = QueryJob(text=text, info=info.resolved(base_iri), media_type=media_type,
                        limit=self.settings.result_limit, dataset=dataset, base_iri=base_iri)
         result = self.executor.run(job)
         return Answer(result.body, result.media_type, result.truncated, result.seconds)

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDFS, VOID
 
-from .formats import FORMATS as RDF_FORMATS
-from .formats import RESULT_FORMATS
-from .namespaces import rebase_prefixes
+from ..rdf.formats import FORMATS as RDF_FORMATS
+from ..rdf.formats import RESULT_FORMATS
+from ..rdf.namespaces import rebase_prefixes
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 

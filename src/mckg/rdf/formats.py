@@ -28,7 +28,7 @@ class RdfFormat:
     #: pyoxigraph's writer; None where rdflib writes it (JSON-LD: compacted with our context).
     oxigraph: ox.RdfFormat | None = None
     #: Read by Oxigraph's streaming parser when loading files. JSON-LD and RDF/XML go through
-    #: :mod:`mckg.rdfio` instead: its guards against remote contexts and XML entities matter
+    #: :mod:`mckg.rdf.files` instead: its guards against remote contexts and XML entities matter
     #: more than streaming for formats nobody ships millions of triples in.
     streamed: bool = False
     #: The format's IRI in the W3C registry.

@@ -1,6 +1,6 @@
 """Rendering query results for people (a text table) and for programs (CSV, TSV, JSON, XML).
 
-Formats themselves are described in :mod:`mckg.formats`.
+Formats themselves are described in :mod:`mckg.rdf.formats`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.query import Result
 from rdflib.term import Node
 
-from .namespaces import rebase_prefixes
+from ..rdf.namespaces import rebase_prefixes
 
 
 def shortener(base: str):

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, Literal, URIRef
 
-from .formats import RdfFormat
-from .graphs import ASSERTED_LAYERS, LAYERS, canonical_decimal, graph_iri
-from .namespaces import rebase_prefixes
-from .sparql import inspect_query
-from .store import Store
-from .store.results import used_prefixes
+from ..build.graphs import ASSERTED_LAYERS, LAYERS, canonical_decimal, graph_iri
+from ..linked.context import to_jsonld
+from ..query.check import inspect_query
+from ..rdf.formats import RdfFormat
+from ..rdf.namespaces import rebase_prefixes
+from ..store import Store
+from ..store.results import used_prefixes
 
 _XSD_DECIMAL = "http://www.w3.org/2001/XMLSchema#decimal"
 
@@ -102,7 +103,6 @@ def export_graphs(store: Store, graphs: Sequence[str], fmt: RdfFormat, *, base: 
     JSON-LD is compacted with the project's context, embedded (the file parses offline) or,
     with ``embed_context=False``, referenced by its published IRI.
     """
-    from .linked.context import to_jsonld
 
     if fmt.quads:
         lines = ox.serialize(store_quads(store, graphs), format=ox.RdfFormat.N_QUADS) or b""

@@ -30,11 +30,13 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from .sparql import QueryError, QueryInfo
-from .store.base import QueryDataset, Store, StoreSpec
-from .store.errors import KINDS, StoreError
+from ..store import open_spec
+from ..store.base import QueryDataset, Store, StoreSpec
+from ..store.errors import KINDS, StoreError
+from ..store.results import serialize_result
+from .check import QueryError, QueryInfo, inspect_query
 
-log = logging.getLogger("mckg.workers")
+log = logging.getLogger("mckg.query.workers")
 
 #: Jobs a worker runs before it is replaced by a fresh process.
 MAX_JOBS = 10_000
@@ -103,7 +105,6 @@ def execute_job(store: Store, job: QueryJob, config: WorkerConfig) -> JobResult:
     :raise QueryError: the engine refused the query.
     :raise StoreError: the store failed.
     """
-    from .store.results import serialize_result
 
     started = time.perf_counter()
     result = store.query(job.text, job.info, dataset=job.dataset, prefixes=config.prefixes,
@@ -118,11 +119,9 @@ def execute_job(store: Store, job: QueryJob, config: WorkerConfig) -> JobResult:
 
 def _worker_main(spec: StoreSpec, config: WorkerConfig, conn: Connection) -> None:
     """A worker process: open the store, say ready, then answer jobs until told to stop."""
-    from .store import open_spec
 
     try:
         store = open_spec(spec)
-        from .sparql import inspect_query
 
         warm = "ASK { ?s ?p ?o }"  # the first parse and query in a process are slow
         store.query(warm, inspect_query(warm), prefixes=config.prefixes)

@@ -8,7 +8,7 @@ from rdflib import RDFS, Graph, URIRef
 from rdflib.namespace import PROV
 from rdflib.term import Node
 
-from .namespaces import MCKG
+from ..rdf.namespaces import MCKG
 
 #: Classes whose instances are facts taken from a report and must say where they come from.
 FACT_CLASSES: tuple[URIRef, ...] = (

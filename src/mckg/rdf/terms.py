@@ -1,6 +1,6 @@
 """Converting RDF terms between rdflib (files, SHACL, reasoning) and pyoxigraph (every query).
 
-rdflib parses the shipped files and the formats that need :mod:`mckg.rdfio`'s guards (JSON-LD,
+rdflib parses the shipped files and the formats that need :mod:`mckg.rdf.files`'s guards (JSON-LD,
 RDF/XML); everything is queried in Oxigraph. This is the one crossing between the two.
 """
 

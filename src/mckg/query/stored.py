@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from .resources import resource_dir
+from ..resources import resource_dir
 
 _META = re.compile(r"^#\s*([a-z][a-z_-]*)\s*:\s*(.*)$")
 

@@ -1,6 +1,6 @@
 """Reading and writing RDF files safely, with errors that name the file and line.
 
-Formats are looked up in :mod:`mckg.formats`. Parsing never
+Formats are looked up in :mod:`mckg.rdf.formats`. Parsing never
 fetches anything: JSON-LD remote ``@context`` references are refused unless they are the project's
 own context (served from the package), and RDF/XML with a DOCTYPE (entity declarations) is refused
 before the XML parser sees it.
@@ -18,8 +18,8 @@ from typing import Any
 from rdflib import Dataset, Graph
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
+from ..resources import resource_dir
 from .formats import RdfFormat, rdf_format_for_suffix
-from .resources import resource_dir
 
 #: The project's own JSON-LD context and the address it is published at.
 CONTEXT_FILE_NAME = "context.jsonld"

@@ -29,19 +29,22 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__
-from .config import Settings
+from .. import __version__
+from ..config import Settings
+from ..rdf.files import DataError
 from .graphs import ASSERTED_LAYERS, build, layer_files
-from .rdfio import DataError
 
 #: Part of every fingerprint: bump it when the stored form of a built graph changes.
 MARKER_FORMAT = 1
 #: The modules whose code shapes the built graph (their source is part of the fingerprint).
-_BUILD_MODULES = ("graphs.py", "reasoning.py", "rdfio.py", "formats.py", "namespaces.py")
+_BUILD_MODULES = ("build/graphs.py", "build/reasoning.py", "rdf/files.py", "rdf/formats.py",
+                  "rdf/namespaces.py")
 
 #: Entries kept in the cache folder (the newest by modification time).
 KEEP = 8
-_PACKAGED = Path(__file__).resolve().parent / "_resources" / "built"
+#: The package folder (``mckg/``), where the wheel keeps ``_resources/built``.
+_PACKAGE = Path(__file__).resolve().parents[1]
+_PACKAGED = _PACKAGE / "_resources" / "built"
 _SUFFIX = ".nq.gz"
 
 
@@ -132,11 +135,8 @@ def fingerprint(settings: Settings) -> str:
 
     add("mckg", __version__, MARKER_FORMAT, settings.base, settings.include_shipped,
         settings.reasoning)
-    package = Path(__file__).resolve().parent
     for name in _BUILD_MODULES:
-        source = package / name
-        if source.exists():
-            add(name, _sha256(source))
+        add(name, _sha256(_PACKAGE / name))
     if settings.include_shipped:
         for layer in ASSERTED_LAYERS:
             for path in layer_files(layer):
@@ -153,7 +153,7 @@ def fingerprint(settings: Settings) -> str:
 def built_graph(settings: Settings) -> tuple[bytes, bool]:
     """The N-Quads of the graph ``settings`` describe, and whether the build cache had them.
 
-    Built with rdflib (and reasoned) only when :mod:`mckg.buildcache` has no copy yet.
+    Built with rdflib (and reasoned) only when :mod:`mckg.build.cache` has no copy yet.
 
     :raise DataError: a file is malformed.
     """

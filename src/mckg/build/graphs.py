@@ -22,10 +22,10 @@ from pathlib import Path
 from rdflib import XSD, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from .config import Settings
-from .namespaces import CANONICAL_BASE
-from .rdfio import DataError, format_for_path, read_file
-from .resources import shipped_files
+from ..config import Settings
+from ..rdf.files import DataError, format_for_path, read_file
+from ..rdf.namespaces import CANONICAL_BASE
+from ..resources import shipped_files
 
 LAYERS = ("ontology", "vocabularies", "data", "reference", "inferred", "user")
 ASSERTED_LAYERS = ("ontology", "vocabularies", "data", "reference")

@@ -1,0 +1,1 @@
+"""RDF itself: the table of formats, reading files safely, namespaces, term conversion."""
