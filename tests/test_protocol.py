@@ -35,15 +35,7 @@ from werkzeug.exceptions import BadRequest, NotAcceptable
 
 from mckg.query.check import QueryError
 from mckg.query.workers import PoolBusy, QueryTimeout, WorkerFailed
-from mckg.store.errors import (
-    StoreError,
-    StoreInputError,
-    StoreLocked,
-    StoreMissing,
-    StoreReadOnly,
-    StoreTimeout,
-    StoreUnavailable,
-)
+from mckg.store import errors as store
 from mckg.web import errors, negotiation
 
 TIMEOUT = 30
@@ -362,9 +354,9 @@ def test_content_type_says_utf8_for_text_formats() -> None:
 # ---- the one error renderer, in process ------------------------------------------------------
 
 @pytest.mark.parametrize(("error", "status"), [
-    (StoreInputError("x"), 400), (StoreReadOnly("x"), 403), (StoreLocked("x"), 503),
-    (StoreMissing("x"), 503), (StoreTimeout("x"), 504), (StoreUnavailable("x"), 502),
-    (StoreError("x"), 500), (QueryError("x", status=403), 403), (QueryError("x"), 400),
+    (store.StoreInputError("x"), 400), (store.StoreReadOnly("x"), 403), (store.StoreLocked("x"), 503),
+    (store.StoreMissing("x"), 503), (store.StoreTimeout("x"), 504), (store.StoreUnavailable("x"), 502),
+    (store.StoreError("x"), 500), (QueryError("x", status=403), 403), (QueryError("x"), 400),
     (PoolBusy("x", retry_after=2), 503), (QueryTimeout("x", retry_after=1), 503),
     (WorkerFailed("x"), 500), (BadRequest("x"), 400),
 ])

@@ -27,15 +27,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, default_exce
 
 from ..query.check import QueryError
 from ..query.workers import PoolError
-from ..store.errors import (
-    StoreError,
-    StoreInputError,
-    StoreLocked,
-    StoreMissing,
-    StoreReadOnly,
-    StoreTimeout,
-    StoreUnavailable,
-)
+from ..store import errors as store
 from . import negotiation
 
 log = logging.getLogger("mckg.web")
@@ -43,15 +35,15 @@ log = logging.getLogger("mckg.web")
 #: The HTTP status of each kind of store error (the store layer knows nothing of HTTP). The
 #: first kind that matches wins, so subclasses (a timeout is a kind of unavailability) come
 #: before their parents.
-_STORE_STATUS: tuple[tuple[type[StoreError], int], ...] = (
-    (StoreInputError, 400), (StoreReadOnly, 403), (StoreMissing, 503), (StoreLocked, 503),
-    (StoreTimeout, 504), (StoreUnavailable, 502),
+_STORE_STATUS: tuple[tuple[type[store.StoreError], int], ...] = (
+    (store.StoreInputError, 400), (store.StoreReadOnly, 403), (store.StoreMissing, 503),
+    (store.StoreLocked, 503), (store.StoreTimeout, 504), (store.StoreUnavailable, 502),
 )
 
 _BUG = "internal error; it has been logged"
 
 
-def store_status(exc: StoreError) -> int:
+def store_status(exc: store.StoreError) -> int:
     """The status a store error is answered with (500 for a failure of the store itself)."""
     return next((status for kind, status in _STORE_STATUS if isinstance(exc, kind)), 500)
 
@@ -102,7 +94,7 @@ def problem(exc: BaseException) -> Problem:
         http = for_status(exc.status, exc.message)
         if exc.retry_after:
             extra.append(("Retry-After", str(exc.retry_after)))
-    elif isinstance(exc, StoreError):
+    elif isinstance(exc, store.StoreError):
         http = for_status(store_status(exc), exc.message)
     else:
         http = InternalServerError(_BUG)
@@ -140,7 +132,7 @@ def _log(exc: BaseException, error: Problem) -> None:
     """A bug is logged with its traceback; a failing store or worker by its message."""
     if error.status < 500:
         return
-    if isinstance(exc, HTTPException | PoolError | StoreError | QueryError):
+    if isinstance(exc, HTTPException | PoolError | store.StoreError | QueryError):
         log.warning("%s %s: %d %s", request.method, request.path, error.status, error.detail)
     else:
         log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
