@@ -71,8 +71,10 @@ def fake_endpoint(store: ox.Store) -> Callable[..., Any]:
 @contextmanager
 def fake_endpoint_url(store: ox.Store | None = None) -> Iterator[str]:
     """Serve :func:`fake_endpoint` on a free loopback port for the ``with`` block."""
+    # A short loop timeout: close() from the test's thread takes effect at the next turn of
+    # waitress's select loop (1 s by default, which made every test using it a second longer).
     server = create_server(fake_endpoint(store if store is not None else ox.Store()),
-                           host="127.0.0.1", port=0, threads=2)
+                           host="127.0.0.1", port=0, threads=2, asyncore_loop_timeout=0.02)
 
     def run() -> None:
         # close() from this thread can pull the socket out of a select() in progress there:

@@ -301,7 +301,7 @@ def test_sigkill_half_way_leaves_the_old_data(tmp_path: Path) -> None:
         store.write_marker({"fingerprint": "old"})
         before = snapshot(store)
     big = tmp_path / "big.nt"
-    big.write_text("".join(synthetic_lines(300_000)) if synthetic_lines else lines(300_000),
+    big.write_text("".join(synthetic_lines(100_000)) if synthetic_lines else lines(100_000),
                    encoding="utf-8")
     process = subprocess.Popen([*CLI, "load", str(big), "--store", f"oxigraph:{path}",
                                 "--batch", "2000"], stdout=subprocess.PIPE,
@@ -328,7 +328,7 @@ def test_sigkill_half_way_leaves_the_old_data(tmp_path: Path) -> None:
     assert finished.returncode == 0, finished.stderr
     assert not list(tmp_path.glob(f".store{STAGING_INFIX}*"))  # the next writer swept it
     with OxigraphStore(path, read_only=True) as reader:
-        assert reader.counts() == {**before[0], LOADED: 300_000}
+        assert reader.counts() == {**before[0], LOADED: 100_000}
 
 
 def _count(url: str) -> int:

@@ -43,7 +43,7 @@ def served_then_removed(tmp_path: Path) -> Iterator[str]:
 
     assets = copy_assets(tmp_path / "assets")
     app = create_app(SETTINGS, assets=assets)
-    server = create_server(app, host="127.0.0.1", port=0, threads=2)
+    server = create_server(app, host="127.0.0.1", port=0, threads=2, asyncore_loop_timeout=0.02)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     shutil.rmtree(assets)
