@@ -51,8 +51,18 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def kg(settings: Settings) -> KnowledgeGraph:
-    """The shipped graph with inferences (built once per session; do not mutate)."""
-    return build(settings)
+    """The shipped graph with inferences (built once per session; do not mutate).
+
+    Kept in the shared build cache too, so stores provisioned later load it instead of
+    building the same graph again.
+    """
+    from mckg.build import cache
+
+    built = build(settings)
+    fp = cache.fingerprint(settings)
+    if cache.lookup(fp) is None:
+        cache.remember(fp, built.dataset.serialize(format="nquads", encoding="utf-8"))
+    return built
 
 
 # ---- real server processes (endpoint, query page and timeout tests) ------------------------
