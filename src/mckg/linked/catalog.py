@@ -38,7 +38,6 @@ FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
 _FILE_TYPES = {"turtle": "RDF_TURTLE", "nt": "RDF_N_TRIPLES", "json-ld": "JSON_LD",
                "trig": "RDF_TRIG", "nquads": "RDF_N_QUADS", "xml": "RDF_XML"}
 PUBLISHER_NAME = "The mckg project"
-CREATOR_NAME = "The mckg developers"
 PROV = Namespace("http://www.w3.org/ns/prov#")
 
 #: The class DCAT-AP expects of each property's values (its "range" shapes check them), so the

@@ -126,11 +126,6 @@ class Comparison:
     waves: list[Wave]
     wave: int | None
 
-    def cell_values(self, column: str) -> dict[str, set[str]]:
-        """Jurisdiction IRI → the values (IRIs) in ``column`` (for tests and checks)."""
-        return {r.jurisdiction.iri: set(r.cells[column].values) for r in self.rows
-                if r.cells[column].facts}
-
 
 def _amount(row: dict) -> str | None:
     amount = row.get("amount")

@@ -264,8 +264,3 @@ def fallback_label(iri: str, base: str) -> str:
         if sep in text.rstrip(sep):
             text = text.rstrip(sep).rsplit(sep, 1)[1]
     return text or iri
-
-
-def is_iri(term: Node) -> bool:
-    """True for IRIs (not blank nodes or literals)."""
-    return isinstance(term, URIRef)

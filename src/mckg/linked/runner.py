@@ -8,7 +8,7 @@ text before it runs, both textual and both safe:
   it was loaded, see :func:`mckg.build.graphs.rebase`);
 - each ``$name`` parameter is replaced by the N-Triples form of the term bound to it. Terms are
   checked first (:func:`safe_term`), so no request text can change the shape of a query — the
-  style guide's "no IRIs pasted into SPARQL with f-strings" is kept by serialising terms, never
+  rule that no IRI is pasted into SPARQL with an f-string is kept by serialising terms, never
   strings.
 
 :class:`ServiceRunner` goes through a :class:`~mckg.query.service.QueryService` (the server's, or one
@@ -26,15 +26,14 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from ..build.graphs import canonical_decimal
-from ..query.check import QueryInfo
+from ..query.service import QueryService
 from ..query.stored import get as get_query
-from ..query.workers import QueryJob
 from ..rdf.namespaces import CANONICAL_BASE
 
 Row = dict[str, Node]
@@ -111,18 +110,6 @@ class Runner(Protocol):
         ...
 
 
-class QueryServiceLike(Protocol):
-    """What :class:`ServiceRunner` needs of :class:`mckg.query.service.QueryService`."""
-
-    def check(self, text: str) -> QueryInfo:
-        """Check a query; raise the service's QueryError if it may not run."""
-        ...
-
-    def run(self, text: str, info: QueryInfo, media_type: str) -> Any:
-        """Run it; the answer has ``body`` (bytes) and ``truncated``."""
-        ...
-
-
 def term_from_json(value: Mapping[str, str]) -> Node:
     """An rdflib term from one value of SPARQL 1.1 Query Results JSON."""
     kind = value["type"]
@@ -146,29 +133,21 @@ INTERNAL_LIMIT = 1_000_000
 class ServiceRunner:
     """Runs stored queries through the server's query service (its store, workers, time limit).
 
-    Queries go to the service's executor as jobs with :data:`INTERNAL_LIMIT` instead of the
-    public result limit, when the service exposes one (``executor``); otherwise through
-    :meth:`QueryService.run` and its limit (answers then say ``truncated``).
+    Queries run with :data:`INTERNAL_LIMIT` instead of the public result limit.
     """
 
     _SELECT = "application/sparql-results+json"
     _GRAPH = "application/n-triples"
 
-    def __init__(self, service: QueryServiceLike, base: str) -> None:
+    def __init__(self, service: QueryService, base: str) -> None:
         self.service = service
         self.base = base
 
     def _run(self, name: str, bindings: Mapping[str, Node], media_type: str) -> tuple[bytes, bool]:
         text = prepare(get_query(name).text, self.base, bindings)
         info = self.service.check(text)
-        executor = getattr(self.service, "executor", None)
-        if executor is not None:
-
-            result = executor.run(QueryJob(text=text, info=info, media_type=media_type,
-                                           limit=INTERNAL_LIMIT))
-            return result.body, bool(result.truncated)
-        answer = self.service.run(text, info, media_type)
-        return answer.body, bool(answer.truncated)
+        answer = self.service.run(text, info, media_type, limit=INTERNAL_LIMIT)
+        return answer.body, answer.truncated
 
     def select(self, name: str, **bindings: Node) -> Answer:
         """Rows of the SELECT query ``name``, read from SPARQL JSON results."""

@@ -158,8 +158,12 @@ class QueryService:
         return outputs_for(info.form)
 
     def run(self, text: str, info: QueryInfo, media_type: str,
-            dataset: QueryDataset | None = None, *, base_iri: str | None = None) -> Answer:
+            dataset: QueryDataset | None = None, *, base_iri: str | None = None,
+            limit: int | None = None) -> Answer:
         """Run a checked query and serialize its answer as ``media_type``.
+
+        ``limit`` replaces the configured result limit (the server's own pages need whole
+        answers; strangers' queries get the public limit).
 
         :raise QueryError: the engine refused it.
         :raise StoreError: the store failed.
@@ -171,7 +175,8 @@ class QueryService:
                     raise QueryError(f"not an absolute IRI: {iri!r} (default-graph-uri and "
                                      "named-graph-uri take graph IRIs)")
         job = QueryJob(text=text, info=info.resolved(base_iri), media_type=media_type,
-                       limit=self.settings.result_limit, dataset=dataset, base_iri=base_iri)
+                       limit=limit or self.settings.result_limit, dataset=dataset,
+                       base_iri=base_iri)
         result = self.executor.run(job)
         return Answer(result.body, result.media_type, result.truncated, result.seconds)
 

@@ -1,10 +1,10 @@
 """Running queries where they can really be stopped: a small pool of worker processes.
 
-Neither rdflib's engine nor Oxigraph's can be interrupted once a query runs, and rdflib's is
-not thread-safe (design notes, "Known pitfalls"). So queries run in worker *processes* (spawn
-context: no inherited locks or threads), each holding its own read-only handle on the store —
-the same Oxigraph folder opened read-only, or its own copy of an in-memory dataset read from an
-N-Quads dump. The request thread sends a job down a pipe and waits at most the time limit.
+Oxigraph cannot interrupt a query once it runs, and a Python thread cannot be stopped. So
+queries run in worker *processes* (spawn context: no inherited locks or threads), each holding
+its own read-only handle on the store — the same Oxigraph folder opened read-only, or its own
+copy of an in-memory store loaded from an N-Quads dump (docs/endpoint.md, "Running queries").
+The request thread sends a job down a pipe and waits at most the time limit.
 If no answer comes, the worker is killed (SIGKILL: nothing in a read-only worker can be left
 half-written), a replacement starts in the background, and the request gets
 :class:`QueryTimeout`; requests held by the other workers go on undisturbed.

@@ -1,7 +1,7 @@
 """The one store interface every backend implements, and what they share.
 
 A store holds an RDF dataset. Its contract, the same on every backend so that no query has to
-change when a deployment grows (issue 4):
+change when a deployment grows (docs/endpoint.md, Stores):
 
 - every triple lives in a **named graph**; for queries the **default graph is the RDF merge of
   all named graphs** (a set: a triple in two graphs counts once, as SPARQL 1.1 §13 requires);

@@ -4,7 +4,7 @@ A *fingerprint* hashes everything the built graph depends on: the mckg version, 
 that shape the build (base IRI, shipped data on/off, reasoning), the content of the shipped
 files, the extra files, and the source of the modules that build it. The store's marker
 records the fingerprint of its last complete load; when they match, ``mckg serve`` opens the
-store read-only and serves at once — the restart of issue 4 does not rebuild.
+store read-only and serves at once — a restart does not rebuild.
 
 A rebuild first checks that every file parses, then replaces the marker by an *intent* naming
 every graph the old marker listed and every graph about to be written, loads, and writes the

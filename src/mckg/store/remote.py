@@ -3,7 +3,7 @@
 For deployments beyond one machine (Virtuoso, Fuseki, GraphDB, Oxigraph server). The URL after
 ``sparql+`` is the query endpoint; updates go to ``update_url`` (the same by default).
 
-What the design notes learnt about real servers shapes the requests: queries go as GET, or as
+What real servers do shapes the requests (docs/endpoint.md lists their deviations): queries go as GET, or as
 a form POST when long — Virtuoso never answers a direct ``application/sparql-query`` POST; the
 default graph of many servers is *not* the merge of the named graphs (Virtuoso adds its system
 graphs, Fuseki uses a real default graph, and both match a triple once per graph), so loads

@@ -10,7 +10,7 @@ only when a client names them exactly, never through a wildcard.
 
 An explicit ``format`` (or ``output``/``results``, which SPARQLWrapper sends alongside it,
 possibly twice with a short name and a media type) wins over ``Accept``. Nothing is silently
-substituted: no acceptable format means 406 (design notes, pitfalls) — except for error
+substituted: no acceptable format means 406 (docs/endpoint.md, HTTP) — except for error
 messages, which are always written, in plain text if nothing else fits.
 """
 
