@@ -23,7 +23,7 @@ from mckg.cli import main
 from mckg.config import Settings
 from mckg.query import stored as queries
 from mckg.query.service import query_store
-from mckg.query.table import json_term
+from mckg.rdf.terms import from_json
 from mckg.store.memory import MemoryStore
 
 ID = "https://w3id.org/mckg/id/"
@@ -45,7 +45,7 @@ def json_rows(body: bytes) -> list[Row]:
     data's ``130000000.0`` — the same number, which is what the questions ask for.
     """
     payload = json.loads(body)
-    return [{name: canonical_decimal(json_term(term)) for name, term in row.items()}
+    return [{name: canonical_decimal(from_json(term)) for name, term in row.items()}
             for row in payload["results"]["bindings"]]
 
 

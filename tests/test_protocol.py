@@ -33,7 +33,7 @@ from serving import ServerProcess
 from SPARQLWrapper import TURTLE, SPARQLWrapper
 from werkzeug.exceptions import BadRequest, NotAcceptable
 
-from mckg.query.check import QueryError
+from mckg.query.info import QueryError
 from mckg.query.workers import PoolBusy, QueryTimeout, WorkerFailed
 from mckg.store import errors as store
 from mckg.web import errors, negotiation

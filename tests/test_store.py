@@ -24,7 +24,8 @@ from stores import SRJ, VIRTUOSO
 
 from mckg.build.cache import fingerprint
 from mckg.config import Settings
-from mckg.query.check import QueryError, inspect_query
+from mckg.query.check import inspect_query
+from mckg.query.info import QueryError
 from mckg.store import (
     QueryDataset,
     Store,

@@ -238,7 +238,7 @@ def query(state: State, query: str, out_format: str, inferred: bool,
     answers print as a table or as CSV, TSV, JSON or XML results; CONSTRUCT and DESCRIBE as
     Turtle, or RDF/XML with --format xml and JSON-LD with --format json.
     """
-    from .query.check import QueryError
+    from .query.info import QueryError
     from .query.service import query_store
     from .query.stored import catalogue
     from .query.table import table_from_json

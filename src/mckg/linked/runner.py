@@ -28,13 +28,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from ..build.graphs import canonical_decimal
 from ..query.service import QueryService
 from ..query.stored import get as get_query
 from ..rdf.namespaces import CANONICAL_BASE
+from ..rdf.terms import from_json
 
 Row = dict[str, Node]
 
@@ -110,20 +111,6 @@ class Runner(Protocol):
         ...
 
 
-def term_from_json(value: Mapping[str, str]) -> Node:
-    """An rdflib term from one value of SPARQL 1.1 Query Results JSON."""
-    kind = value["type"]
-    if kind == "uri":
-        return URIRef(value["value"])
-    if kind == "bnode":
-        return BNode(value["value"])
-    if kind in ("literal", "typed-literal"):
-        datatype = value.get("datatype")
-        return canonical_decimal(Literal(value["value"], lang=value.get("xml:lang"),
-                                         datatype=URIRef(datatype) if datatype else None))
-    raise ValueError(f"unknown term type {kind!r} in SPARQL JSON results")
-
-
 #: Rows a linked-data query may return. The endpoint's result limit is for queries strangers
 #: send; ours are the server's own, bounded by design (the index reads every label once), and
 #: a page built from a cut answer would silently miss labels or facts.
@@ -153,7 +140,7 @@ class ServiceRunner:
         """Rows of the SELECT query ``name``, read from SPARQL JSON results."""
         body, truncated = self._run(name, bindings, self._SELECT)
         doc = json.loads(body)
-        rows = [{k: term_from_json(v) for k, v in binding.items()}
+        rows = [{k: canonical_decimal(from_json(v)) for k, v in binding.items()}
                 for binding in doc.get("results", {}).get("bindings", [])]
         return Answer(rows=rows, truncated=truncated)
 

@@ -25,7 +25,8 @@ from ..rdf.namespaces import rebase_prefixes
 from ..store import Store, outputs_for, serialize_result
 from ..store.base import QueryDataset
 from ..store.provision import ProvisionReport, provision
-from .check import QueryError, QueryInfo, inspect_query
+from .check import inspect_query
+from .info import QueryError, QueryInfo
 from .workers import JobResult, QueryJob, WorkerConfig, WorkerPool, execute_job
 
 log = logging.getLogger("mckg.query.service")

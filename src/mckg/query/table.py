@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 
 from rdflib import BNode, Literal, URIRef
-from rdflib.query import Result
 from rdflib.term import Node
 
 from ..rdf.namespaces import rebase_prefixes
+from ..rdf.terms import from_json
 
 
 def shortener(base: str):
@@ -44,37 +44,15 @@ def term_text(term: Node | None, shorten) -> str:
     return str(term)
 
 
-def table(result: Result, base: str) -> str:
-    """A fixed-width text table of SELECT rows, ``true``/``false`` for ASK."""
-    if result.type == "ASK":
-        return ("true" if result.askAnswer else "false") + "\n"
-    shorten = shortener(base)
-    variables = list(result.vars or [])
-    # ``result.bindings``, not iteration: rdflib's iterator drops solutions that bind no
-    # variable, which are answers all the same (``SELECT ?x WHERE {}`` has one).
-    rows = [[term_text(binding.get(v), shorten) for v in variables] for binding in result.bindings]
-    return _table([str(v) for v in variables], rows)
-
-
-def json_term(term: dict[str, str]) -> Node:
-    """A term of the SPARQL 1.1 Query Results JSON format as an rdflib term."""
-    if term["type"] == "uri":
-        return URIRef(term["value"])
-    if term["type"] == "bnode":
-        return BNode(term["value"])
-    datatype = term.get("datatype")
-    return Literal(term["value"], lang=term.get("xml:lang"),
-                   datatype=URIRef(datatype) if datatype else None)
-
-
 def table_from_json(body: bytes, base: str) -> str:
-    """:func:`table` for an answer in the SPARQL 1.1 Query Results JSON format (from a store)."""
+    """A fixed-width text table of an answer in SPARQL 1.1 Query Results JSON (``true`` or
+    ``false`` for ASK)."""
     payload = json.loads(body)
     if "boolean" in payload:
         return ("true" if payload["boolean"] else "false") + "\n"
     shorten = shortener(base)
     names = list(payload.get("head", {}).get("vars", []))
-    rows = [[term_text(json_term(b[n]) if n in b else None, shorten) for n in names]
+    rows = [[term_text(from_json(b[n]) if n in b else None, shorten) for n in names]
             for b in payload.get("results", {}).get("bindings", [])]
     return _table(names, rows)
 
@@ -89,21 +67,3 @@ def _table(names: list[str], rows: list[list[str]]) -> str:
     out += [line(r) for r in rows]
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(out) + "\n"
-
-
-def render(result: Result, fmt: str, *, base: str) -> str:
-    """Render ``result`` as ``table``, ``csv``, ``tsv``, ``json`` or ``xml``.
-
-    CONSTRUCT and DESCRIBE results are written as Turtle whatever ``fmt`` is, except ``xml``
-    (RDF/XML) and ``json`` (JSON-LD).
-    """
-    if result.type in ("CONSTRUCT", "DESCRIBE"):
-        assert result.graph is not None
-        for prefix, iri in rebase_prefixes(base).items():
-            result.graph.bind(prefix, iri, override=True)
-        rdf_format = {"xml": "xml", "json": "json-ld"}.get(fmt, "turtle")
-        return result.graph.serialize(format=rdf_format)
-    if fmt == "table":
-        return table(result, base)
-    data = result.serialize(format=fmt)
-    return data.decode("utf-8") if isinstance(data, bytes) else str(data)

@@ -34,7 +34,8 @@ from ..store import open_spec
 from ..store.base import QueryDataset, Store, StoreSpec
 from ..store.errors import KINDS, StoreError
 from ..store.results import serialize_result
-from .check import QueryError, QueryInfo, inspect_query
+from .check import inspect_query
+from .info import QueryError, QueryInfo
 
 log = logging.getLogger("mckg.query.workers")
 

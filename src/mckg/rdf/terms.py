@@ -1,10 +1,13 @@
-"""Converting RDF terms between rdflib (files, SHACL, reasoning) and pyoxigraph (every query).
+"""Converting RDF terms between rdflib (files, SHACL, reasoning), pyoxigraph (every query) and
+SPARQL 1.1 Query Results JSON (what a query answers).
 
 rdflib parses the shipped files and the formats that need :mod:`mckg.rdf.files`'s guards (JSON-LD,
 RDF/XML); everything is queried in Oxigraph. This is the one crossing between the two.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
@@ -46,3 +49,20 @@ def from_oxigraph(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) ->
         datatype = term.datatype.value
         return Literal(term.value, datatype=None if datatype == _XSD_STRING else URIRef(datatype))
     raise ValueError(f"not an RDF term: {term!r}")
+
+
+def from_json(value: Mapping[str, str]) -> Node:
+    """An rdflib term from one value of the SPARQL 1.1 Query Results JSON format.
+
+    :raise ValueError: the value is of no known type.
+    """
+    kind = value["type"]
+    if kind == "uri":
+        return URIRef(value["value"])
+    if kind == "bnode":
+        return BNode(value["value"])
+    if kind in ("literal", "typed-literal"):
+        datatype = value.get("datatype")
+        return Literal(value["value"], lang=value.get("xml:lang"),
+                       datatype=URIRef(datatype) if datatype else None)
+    raise ValueError(f"unknown term type {kind!r} in SPARQL JSON results")

@@ -6,12 +6,15 @@
 ``sparql+http(s)://HOST/PATH``  any SPARQL 1.1 Query/Update endpoint (Virtuoso, Fuseki, …)
 ==============================  ===============================================================
 
-Each kind is a class registered in :data:`KINDS`; :func:`parse_store_url` splits a setting into
+Each kind is a class registered in :data:`KINDS` (imported on first use: the remote store needs
+``requests``, which a command on a local store need not load); :func:`parse_store_url` splits a
+setting into
 its kind and location. See :mod:`mckg.store.base` for the contract every store keeps.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -25,9 +28,6 @@ from .errors import (
     StoreTimeout,
     StoreUnavailable,
 )
-from .memory import MemoryStore
-from .oxigraph import OxigraphStore
-from .remote import RemoteStore
 from .results import NativeResult, Serialized, outputs_for, serialize_result
 
 __all__ = [
@@ -51,10 +51,28 @@ __all__ = [
     "outputs_for",
     "parse_store_url",
     "serialize_result",
+    "store_class",
 ]
 
 #: Every kind of store by the name its URLs start with.
-KINDS: dict[str, type[Store]] = {cls.kind: cls for cls in (MemoryStore, OxigraphStore, RemoteStore)}
+#: Every kind of store by the name its URLs start with: ``module:class``.
+KINDS: dict[str, str] = {
+    "memory": "mckg.store.memory:MemoryStore",
+    "oxigraph": "mckg.store.oxigraph:OxigraphStore",
+    "sparql": "mckg.store.remote:RemoteStore",
+}
+
+
+def store_class(kind: str) -> type[Store]:
+    """The class of stores of ``kind``.
+
+    :raise StoreInputError: no such kind.
+    """
+    if kind not in KINDS:
+        raise StoreInputError(f"unknown store kind {kind!r}; expected one of {', '.join(KINDS)}")
+    module, name = KINDS[kind].split(":")
+    found: type[Store] = getattr(importlib.import_module(module), name)
+    return found
 
 
 def default_serve_store() -> str:
@@ -94,7 +112,7 @@ def open_store(url: str, *, read_only: bool = False, update_url: str | None = No
     :raise StoreError: the URL names no known kind of store, or the store cannot be opened.
     """
     kind, location = parse_store_url(url)
-    return KINDS[kind].open_location(location, read_only=read_only, update_url=update_url,
+    return store_class(kind).open_location(location, read_only=read_only, update_url=update_url,
                                      timeout=timeout)
 
 
@@ -103,7 +121,4 @@ def open_spec(spec: StoreSpec) -> Store:
 
     :raise StoreError: the spec names no known kind, or the store cannot be opened.
     """
-    cls = KINDS.get(spec.kind)
-    if cls is None:
-        raise StoreError(f"unknown store kind {spec.kind!r}")
-    return cls.from_spec(spec)
+    return store_class(spec.kind).from_spec(spec)

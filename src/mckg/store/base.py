@@ -25,7 +25,8 @@ from typing import Any, ClassVar
 import pyoxigraph as ox
 from rdflib import Dataset
 
-from ..query.check import QueryInfo, inspect_query
+from ..query.check import inspect_query
+from ..query.info import QueryInfo
 from ..rdf.files import format_for_path
 from .loading import LoadRecord, read_quads
 from .results import NativeResult

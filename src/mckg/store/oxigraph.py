@@ -52,7 +52,7 @@ from typing import IO, Any
 
 import pyoxigraph as ox
 
-from ..query.check import QueryError, QueryInfo
+from ..query.info import QueryError, QueryInfo
 from ..rdf.files import format_for_path
 from .base import LoadRecord, QueryDataset, Store, StoreSpec, effective_dataset
 from .errors import StoreError, StoreInputError, StoreLocked, StoreMissing, StoreReadOnly

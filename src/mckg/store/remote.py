@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 import pyoxigraph as ox
 import requests
 
-from ..query.check import QueryError, QueryInfo
+from ..query.info import QueryError, QueryInfo
 from ..rdf.formats import rdf_format_for_media_type
 from .base import LoadRecord, QueryDataset, Store, StoreSpec, effective_dataset
 from .errors import StoreError, StoreInputError, StoreReadOnly, StoreTimeout, StoreUnavailable

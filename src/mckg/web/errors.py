@@ -25,7 +25,7 @@ from flask import Flask, Response, render_template, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
 
-from ..query.check import QueryError
+from ..query.info import QueryError
 from ..query.workers import PoolError
 from ..store import errors as store
 from . import negotiation
