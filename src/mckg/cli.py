@@ -1,4 +1,9 @@
-"""The ``mckg`` command line. Commands hold no RDF logic; they call the library and print."""
+"""The ``mckg`` command line. Commands hold no RDF logic; they call the library and print.
+
+Each command imports the parts of the library it uses when it runs (the web server, the
+reasoner, the SHACL engine …), so that a warm ``mckg query`` or ``mckg --help`` does not pay
+for loading what only another command needs.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ EXIT_BAD_INPUT = 2
 
 
 class State:
-    """Settings shared by all sub-commands; the graph is built once, on first use."""
+    """Settings shared by all sub-commands, and the graph built with rdflib for ``validate``."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
