@@ -116,11 +116,8 @@ class Describer:
 
     # -- links ---------------------------------------------------------------------------
     def href(self, iri: str) -> str | None:
-        """Where a link to ``iri`` goes: its path here, or the IRI itself if it is elsewhere."""
-        local = self.site.local_path(iri)
-        if local is not None:
-            return local
-        return iri if iri.startswith(("http://", "https://")) else None
+        """Where a link to ``iri`` goes (:meth:`Site.href`: the one allow-list of links)."""
+        return self.site.href(iri)
 
     def value(self, term: Node, cells: dict[BNode, list[tuple[URIRef, Node]]] | None = None,
               depth: int = 0) -> Value:

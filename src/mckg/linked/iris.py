@@ -14,10 +14,17 @@ IRI                        thing path                   document path (303 targe
 =========================  ===========================  ===================================
 
 ``vocab`` is therefore reserved as a kind under ``id/`` (none uses it).
+
+Links. Pages show IRIs that come from data anyone can load (``mckg --file``), so an IRI is
+rendered as a link only when :meth:`Site.href` allows it: a path on this server, or an IRI
+whose scheme is in :data:`LINK_SCHEMES`. Everything else (``javascript:``, ``data:``,
+``vbscript:``, ``file:``, ``urn:``…, in any case) is shown as text. This is the one allow-list
+every template link and the query page's script go through.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..rdf.formats import FORMATS, RdfFormat
@@ -31,6 +38,25 @@ DOCUMENT_MEDIA_TYPES: tuple[str, ...] = ("text/html", *(f.media_type for f in FO
 SUFFIX_BY_MEDIA_TYPE: dict[str, str] = {"text/html": HTML_SUFFIX} | {
     f.media_type: f.suffix for f in FORMATS if not f.quads}
 MEDIA_TYPE_BY_SUFFIX: dict[str, str] = {v: k for k, v in SUFFIX_BY_MEDIA_TYPE.items()}
+
+
+#: The schemes an IRI from the data may have to be rendered as a link (lower case). Only the
+#: web's own: a link on a page must lead to a page, never run code or open another program.
+LINK_SCHEMES = frozenset({"http", "https"})
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+def _clean(text: str) -> bool:
+    r"""True when ``text`` has no space, control character or backslash: browsers drop or
+    rewrite those in URLs (``java\tscript:``, ``/\\host``), so what was checked would not be
+    what they follow."""
+    return not any(c <= " " or "\x7f" <= c <= "\x9f" or c == "\\" for c in text)
+
+
+def linkable(iri: str) -> bool:
+    """True when ``iri`` may be an ``href`` as it is: its scheme is in :data:`LINK_SCHEMES`."""
+    found = _SCHEME.match(iri)
+    return found is not None and found.group(1).lower() in LINK_SCHEMES and _clean(iri)
 
 
 def split_suffix(path: str) -> tuple[str, str | None]:
@@ -66,11 +92,24 @@ class Site:
     def local_path(self, iri: str) -> str | None:
         """The path on this server that serves ``iri``, or None for IRIs not under the base.
 
-        Hash IRIs keep their fragment (``/def#Country``) so a browser lands on the term.
+        Hash IRIs keep their fragment (``/def#Country``) so a browser lands on the term. An IRI
+        whose path would start with ``//`` (``{base}/evil.example/x``) has none: a browser
+        reads ``//evil.example/x`` as another host.
         """
         if not self.is_local(iri):
             return None
-        return "/" + iri[len(self.base):]
+        rest = iri[len(self.base):]
+        if rest.startswith("/") or not _clean(rest):
+            return None
+        return "/" + rest
+
+    def href(self, iri: str) -> str | None:
+        """Where a link to ``iri`` goes: its path here, the IRI itself if :func:`linkable`, or
+        None — then the page shows the IRI as text."""
+        local = self.local_path(iri)
+        if local is not None:
+            return local
+        return iri if linkable(iri) else None
 
     def document_path(self, iri: str, suffix: str | None = None) -> str | None:
         """The document about ``iri`` (the 303 target for things), with ``suffix`` if given."""

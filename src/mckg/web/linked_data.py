@@ -68,10 +68,12 @@ def linked() -> LinkedData:
     return ld
 
 
-@bp.app_template_filter("local")
-def local_href(iri: str) -> str:
-    """Template filter: where a link to ``iri`` goes (its path here, or the IRI itself)."""
-    return linked().describer.href(str(iri)) or str(iri)
+@bp.app_template_filter("href")
+def href(iri: str) -> str | None:
+    """Template filter: where a link to ``iri`` goes, or None when it must be shown as text
+    (:meth:`mckg.linked.iris.Site.href`, the one allow-list: templates link through
+    ``iri_link`` in ``ld/macros.html``, which uses this)."""
+    return linked().site.href(str(iri))
 
 
 # -- negotiation ---------------------------------------------------------------------------

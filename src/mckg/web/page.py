@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 
+from ..linked.iris import LINK_SCHEMES
 from ..query.stored import examples
 from .state import service
 
@@ -40,6 +41,7 @@ def page_config(query: str | None) -> dict[str, Any]:
         "resultLimit": svc.settings.result_limit,
         "timeout": svc.settings.query_timeout,
         "autorun": query is not None,
+        "linkSchemes": sorted(LINK_SCHEMES),
     }
 
 

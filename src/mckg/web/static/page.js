@@ -30,12 +30,20 @@
     return "<" + iri + ">";
   }
 
+  // The server's allow-list of links (mckg.linked.iris): a path here, or an IRI whose scheme
+  // is listed; anything else (javascript:, data:…) is shown as text. No space, control
+  // character or backslash anywhere: browsers rewrite those, so the check would not hold.
+  const unsafe = /[\u0000-\u0020\u007f-\u009f\\]/;
+
   function linkFor(iri) {
     // IRIs of this dataset link to their path on this server; others to themselves.
+    if (unsafe.test(iri)) return null;
     if (iri.startsWith(config.base)) {
-      return new URL("/" + iri.slice(config.base.length), document.baseURI).href;
+      const rest = iri.slice(config.base.length);
+      return rest.startsWith("/") ? null : new URL("/" + rest, document.baseURI).href;
     }
-    return /^https?:/.test(iri) ? iri : null;
+    const scheme = /^([A-Za-z][A-Za-z0-9+.\-]*):/.exec(iri);
+    return scheme && config.linkSchemes.includes(scheme[1].toLowerCase()) ? iri : null;
   }
 
   // ---- highlighting ---------------------------------------------------------------------
