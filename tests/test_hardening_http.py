@@ -3,6 +3,9 @@
 - Links from data: IRIs anyone can load with ``--file`` (``javascript:``, ``data:``,
   ``vbscript:``, mixed case, a path that would read as another host) are links only when they
   pass the one allow-list; otherwise text. Checked in the served HTML and in headless Chromium.
+- Security headers: a Content-Security-Policy without inline script on every HTML page (the
+  query page's script still works under it, in Chromium, with no violation reported), no
+  framing, a referrer policy; ``nosniff`` on everything.
 
 Every server listens on 127.0.0.1 only; every loop is bounded in count and time.
 """
@@ -162,3 +165,90 @@ def test_no_script_runs_from_data_in_chromium(browser, hostile: ServerProcess) -
         with pytest.raises(NoAlertPresentException):
             browser.switch_to.alert  # noqa: B018 (the property raises when no alert is open)
         assert browser.title == title and browser.current_url == hostile.url + path
+
+
+# ---- security headers ----------------------------------------------------------------------
+
+#: (path, Accept, params): HTML pages of every kind — views, a 404 page, an error page.
+HTML_PAGES = (("", "text/html", {}), ("doc/finding/hostile", "text/html", {}),
+              ("search", "text/html", {"q": "hostile"}), ("def", "text/html", {}),
+              ("doc/nothing/here", "text/html", {}),
+              ("sparql", "text/html", {"query": "SELECT * WHERE { ?s ?p ?o }"}),
+              ("sparql", "text/html", {"query": "SELECT nonsense"}),
+              ("compare", "text/html", {"wave": "x"}))
+#: Everything else: answers, data, static files, errors as text.
+OTHER = (("sparql", "application/sparql-results+json", {"query": "ASK {}"}),
+         ("sparql", "text/turtle", {}), ("context.jsonld", "*/*", {}),
+         ("static/page.js", "*/*", {}), ("doc/finding/hostile.ttl", "*/*", {}),
+         ("sparql", "text/plain", {"query": "SELECT nonsense"}), ("no/such/page", "text/plain", {}))
+
+
+def _get(server: ServerProcess, path: str, accept: str, params: dict[str, str]) -> requests.Response:
+    return requests.get(server.url + path, params=params, headers={"Accept": accept},
+                        timeout=TIMEOUT, allow_redirects=False)
+
+
+def test_html_pages_carry_the_security_headers(hostile: ServerProcess) -> None:
+    statuses = set()
+    for path, accept, params in HTML_PAGES:
+        r = _get(hostile, path, accept, params)
+        statuses.add(r.status_code)
+        assert r.headers["Content-Type"].startswith("text/html"), (path, r.headers)
+        policy = r.headers.get("Content-Security-Policy", "")
+        directives = {d.strip().split(" ", 1)[0]: d.strip() for d in policy.split(";") if d.strip()}
+        assert directives.get("script-src") == "script-src 'self'", (path, policy)
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, (path, policy)
+        assert directives.get("default-src") == "default-src 'none'", (path, policy)
+        assert directives.get("frame-ancestors") == "frame-ancestors 'none'", (path, policy)
+        assert directives.get("base-uri") == "base-uri 'none'", (path, policy)
+        assert r.headers.get("X-Frame-Options") == "DENY", path
+        assert r.headers.get("X-Content-Type-Options") == "nosniff", path
+        assert r.headers.get("Referrer-Policy") == "same-origin", path
+        assert r.headers.get("Access-Control-Allow-Origin") == "*", path  # CORS kept
+        # No inline script: every <script> either loads a file here or is a JSON data block.
+        for attrs in re.findall(r"<script\b([^>]*)>", r.text):
+            assert "src=" in attrs or 'type="application/json"' in attrs, (path, attrs)
+        assert not re.search(r"\son[a-z]+\s*=", r.text), path  # no inline event handlers
+        assert " style=" not in r.text, path  # no inline style (style-src 'self')
+    assert {200, 400, 404} <= statuses
+
+
+def test_every_other_response_is_nosniff(hostile: ServerProcess) -> None:
+    for path, accept, params in OTHER:
+        r = _get(hostile, path, accept, params)
+        assert not r.headers["Content-Type"].startswith("text/html"), (path, r.headers)
+        assert r.headers.get("X-Content-Type-Options") == "nosniff", (path, r.status_code)
+        assert r.headers.get("Access-Control-Allow-Origin") == "*", path
+
+
+_CSP_PROBE = ("window.__violations = [];"
+              "document.addEventListener('securitypolicyviolation', e => window.__violations"
+              ".push(e.violatedDirective + ' ' + e.blockedURI));")
+
+
+def test_the_query_page_works_under_the_policy_in_chromium(browser, hostile: ServerProcess) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # Injected by the browser itself before any page script, so it sees every violation.
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _CSP_PROBE})
+    browser.get(hostile.url)
+    editor = browser.find_element(By.ID, "query")
+    editor.clear()
+    editor.send_keys("SELECT ?s ?label WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> "
+                     "?label } ORDER BY ?label")
+    browser.find_element(By.ID, "run").click()
+    rows = WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "table.results tbody tr"))
+    assert len(rows) == 5
+    assert browser.find_elements(By.CSS_SELECTOR, "#highlight span")  # the highlighter ran
+    # The hostile subject IRI is shown as text in the results, not as a link.
+    links = browser.execute_script("return Array.from(document.links, a => a.href)")
+    assert all(re.match(r"https?://", h) for h in links), links
+    assert browser.execute_script("return window.__violations") == []
+    for path in ("doc/finding/hostile", "search?q=hostile", "def"):
+        browser.get(hostile.url + path)
+        assert browser.find_elements(By.CSS_SELECTOR, "header.site"), path
+        sheets = browser.execute_script("return document.styleSheets.length")
+        assert sheets >= 1, path  # the stylesheet loaded under style-src 'self'
+        assert browser.execute_script("return window.__violations") == [], path

@@ -15,8 +15,8 @@
 =========================  =================================================================
 
 ``create_app(settings)`` builds (or, given a ``service``, reuses) the query service, so tests
-and other WSGI servers can mount the app; ``mckg serve`` runs it under waitress. Reads are
-open to browser clients on other origins (CORS); nothing here writes.
+and other WSGI servers can mount the app; ``mckg serve`` runs it under waitress. Every
+response carries the CORS and security headers of :mod:`.headers`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask
 
 from ..config import Settings
 from ..linked.context import context_document
@@ -36,17 +36,9 @@ from ..query.service import QueryService
 from ..query.stored import examples
 from . import assets as web_assets
 from . import dataset, errors, linked_data, page, protocol
+from .headers import ResponseHeaders
 
 access_log = logging.getLogger("mckg.access")
-
-_CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Accept, Content-Type",
-    "Access-Control-Expose-Headers": "X-MCKG-Truncated, X-MCKG-Result-Limit, X-MCKG-Query-Time, "
-                                     "Server-Timing, Retry-After",
-    "Access-Control-Max-Age": "86400",
-}
 
 
 class AccessLog:
@@ -118,12 +110,5 @@ def create_app(settings: Settings | None = None, *, service: QueryService | None
     app.extensions["mckg.service"] = service
     app.extensions["mckg.settings"] = settings
     linked_data.open_site(app)
-
-    @app.after_request
-    def cors(response: Response) -> Response:
-        for name, value in _CORS_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
-    app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = AccessLog(ResponseHeaders(app.wsgi_app))  # type: ignore[method-assign]
     return app
