@@ -47,6 +47,17 @@ class Settings:
     port: int = 8000
     #: Worker processes that evaluate queries (each can be killed on timeout).
     query_workers: int = 2
+    #: The server's address as its clients reach it, e.g. ``https://mckg.example.org/``: the
+    #: service description, VoID, JSON-LD context links, the query page and relative IRIs in
+    #: queries are built from it, never from a request's ``Host`` header (any client can
+    #: forge that). Empty: ``http://{host}:{port}/`` as ``mckg serve`` binds it.
+    public_url: str = ""
+    #: Requests one client address (``REMOTE_ADDR``) may have in progress at once; more are
+    #: answered 429 with ``Retry-After``. 0 turns the limit off.
+    client_concurrency: int = 8
+    #: Client networks (CIDR) the per-client limit leaves alone: by default this machine, whose
+    #: clients are its own users, tests and benchmarks, or a reverse proxy in front of it.
+    client_limit_exempt: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> Settings:
@@ -60,14 +71,14 @@ class Settings:
 
 
 _CASTS = {"query_timeout": float, "result_limit": int, "max_query_bytes": int, "port": int,
-          "query_workers": int}
+          "query_workers": int, "client_concurrency": int}
 
 
 def _coerce(name: str, value: Any) -> Any:
     if name in ("extra_files",):
         items = value.split(os.pathsep) if isinstance(value, str) else value
         return tuple(Path(v) for v in items if v)
-    if name == "service_allowlist":
+    if name in ("service_allowlist", "client_limit_exempt"):
         items = value.split(",") if isinstance(value, str) else value
         return tuple(v.strip() for v in items if v.strip())
     if name in ("include_shipped", "reasoning") and isinstance(value, str):
