@@ -6,19 +6,35 @@
 - Security headers: a Content-Security-Policy without inline script on every HTML page (the
   query page's script still works under it, in Chromium, with no violation reported), no
   framing, a referrer policy; ``nosniff`` on everything.
+- Redirects and self-descriptions: built from the configured public address or relative, never
+  from a forged ``Host`` or ``X-Forwarded-*`` (werkzeug's ``//`` redirect answered 308 to the
+  client's host; the service description named it as ``sd:endpoint``).
+- Slow clients: 150 sockets dribbling their headers do not stop anyone else being answered
+  within a second, and are closed at the request deadline; one client cannot have more than
+  its share of requests in progress (429 with ``Retry-After``).
 
 Every server listens on 127.0.0.1 only; every loop is bounded in count and time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
 from browser import chromium as start_chromium
+from rdflib import Graph, URIRef
+from rdflib.namespace import VOID
 from serving import ServerProcess, start_server
 
 from mckg.linked.iris import Site
@@ -252,3 +268,272 @@ def test_the_query_page_works_under_the_policy_in_chromium(browser, hostile: Ser
         sheets = browser.execute_script("return document.styleSheets.length")
         assert sheets >= 1, path  # the stylesheet loaded under style-src 'self'
         assert browser.execute_script("return window.__violations") == [], path
+
+
+# ---- redirects and self-descriptions: never from the client's Host ---------------------------
+
+SD_ENDPOINT = URIRef("http://www.w3.org/ns/sparql-service-description#endpoint")
+#: Headers a client may forge to make the server name another host.
+FORGED = ({"Host": "evil.example"},
+          {"Host": "evil.example:8443", "X-Forwarded-Host": "evil.example",
+           "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443",
+           "X-Forwarded-For": "203.0.113.9", "Forwarded": "for=203.0.113.9;host=evil.example;proto=https"})
+#: Paths that redirected (``//`` merged by werkzeug) and the linked-data 303s.
+REDIRECTING = ("id//evil.example/x", "doc//country/ES", "static//x", "ld-static//x",
+               "vocab//evil.example/x", "graph//evil.example/x", "/evil.example/x",
+               "id/finding/hostile", "id/finding/hostile.ttl", "downloads", "downloads/",
+               "search/", "sparql/", "def/")
+
+
+def test_no_redirect_leaves_for_the_clients_host(hostile: ServerProcess) -> None:
+    own = urlsplit(hostile.url).netloc
+    redirected = 0
+    for headers in FORGED:
+        for path in REDIRECTING:
+            r = requests.get(hostile.url + path, headers={"Accept": "text/html", **headers},
+                             timeout=TIMEOUT, allow_redirects=False)
+            assert r.status_code < 500, (path, r.status_code)
+            location = r.headers.get("Location")
+            if location is None:
+                continue
+            redirected += 1
+            target = urljoin(hostile.url + path, location)
+            assert urlsplit(target).netloc == own, (path, headers, location)
+            assert "evil.example" not in location, (path, location)
+            assert not location.startswith("//"), (path, location)
+    assert redirected >= 4  # the linked-data 303s still redirect, relatively
+    # A path with '//' is not a resource: no redirect to tidy it, a plain 404.
+    r = requests.get(hostile.url + "id//evil.example/x", headers=FORGED[0], timeout=TIMEOUT,
+                     allow_redirects=False)
+    assert r.status_code == 404
+
+
+def test_descriptions_name_the_configured_address_not_the_host(hostile: ServerProcess) -> None:
+    for headers in FORGED:
+        sd = requests.get(hostile.sparql, headers={"Accept": "text/turtle", **headers},
+                          timeout=TIMEOUT)
+        graph = Graph().parse(data=sd.text, format="turtle")
+        assert set(graph.objects(None, SD_ENDPOINT)) == {URIRef(hostile.sparql)}
+        assert "evil.example" not in sd.text
+        void = requests.get(hostile.url + ".well-known/void", timeout=TIMEOUT,
+                            headers={"Accept": "text/turtle", **headers})
+        graph = Graph().parse(data=void.text, format="turtle")
+        assert set(graph.objects(None, VOID.sparqlEndpoint)) == {URIRef(hostile.sparql)}
+        assert "evil.example" not in void.text
+        doc = requests.get(hostile.url + "doc/finding/hostile.jsonld", headers=headers,
+                           timeout=TIMEOUT)
+        assert doc.json()["@context"] == hostile.url + "context.jsonld"
+        page = requests.get(hostile.url, headers={"Accept": "text/html", **headers},
+                            timeout=TIMEOUT)
+        assert f"<code>{hostile.sparql}</code>" in page.text and "evil.example" not in page.text
+        # Relative IRIs in a query resolve against the endpoint's configured address.
+        answer = requests.get(hostile.sparql, timeout=TIMEOUT, headers={
+            "Accept": "application/sparql-results+json", **headers},
+            params={"query": "SELECT ?x WHERE { BIND(<a> AS ?x) }"})
+        assert answer.json()["results"]["bindings"] == [
+            {"x": {"type": "uri", "value": hostile.url + "a"}}]
+
+
+# ---- a server with a public address, strict per-client limits and a short request deadline --
+
+STRICT_CONFIG = """\
+[mckg]
+client_concurrency = 2
+client_limit_exempt = []
+request_timeout = 3.0
+idle_timeout = 5.0
+public_url = "https://mckg.example.org/data"
+"""
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """Loopback is not exempt here: this test's own requests are the client being limited."""
+    workdir = tmp_path_factory.mktemp("strict")
+    data = workdir / "hostile.ttl"
+    data.write_text(HOSTILE, encoding="utf-8")
+    config = workdir / "strict.toml"
+    config.write_text(STRICT_CONFIG, encoding="utf-8")
+    server = start_server(["--config", str(config), "--no-shipped", "serve", "--port", "0",
+                           "--store", "memory", "--file", str(data), "--no-reasoning",
+                           "--workers", "4", "--query-timeout", "4"], workdir=workdir)
+    yield server
+    server.stop()
+
+
+def test_public_url_names_the_service(strict: ServerProcess) -> None:
+    sd = requests.get(strict.sparql, headers={"Accept": "text/turtle", "Host": "evil.example"},
+                      timeout=TIMEOUT)
+    graph = Graph().parse(data=sd.text, format="turtle")
+    assert set(graph.objects(None, SD_ENDPOINT)) == {URIRef("https://mckg.example.org/data/sparql")}
+    doc = requests.get(strict.url + "doc/finding/hostile.jsonld", timeout=TIMEOUT)
+    assert doc.json()["@context"] == "https://mckg.example.org/data/context.jsonld"
+
+
+def test_a_malformed_public_url_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", "from mckg.cli import main; main()",
+                           "--no-shipped", "serve", "--port", "0", "--store", "memory",
+                           "--public-url", "javascript:alert(1)//x"], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "public_url must be an absolute http(s) URL" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _port(server: ServerProcess) -> int:
+    return int(urlsplit(server.url).port or 0)
+
+
+def _cheap(server: ServerProcess) -> tuple[int, float]:
+    started = time.perf_counter()
+    r = requests.get(server.sparql, params={"query": "ASK { ?s ?p ?o }"}, timeout=5,
+                     headers={"Accept": "application/sparql-results+json"})
+    return r.status_code, time.perf_counter() - started
+
+
+def _dribbling(server: ServerProcess, count: int) -> list[socket.socket]:
+    """``count`` sockets that have sent the start of a request's headers, and no end."""
+    opened: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", _port(server)), timeout=5)
+            opened.append(sock)
+            sock.sendall(b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    except BaseException:
+        for sock in opened:
+            sock.close()
+        raise
+    return opened
+
+
+def test_slow_header_sockets_do_not_stop_the_server(hostile: ServerProcess) -> None:
+    """150 sockets dribble request headers (slowloris) with the default settings; a normal
+    client is answered within 1 s all along (waitress's 100 connections were all taken)."""
+    slow = _dribbling(hostile, 150)
+    try:
+        answered = []
+        for _ in range(8):  # about 2 s of cheap requests while every slow socket is open
+            for sock in slow:
+                sock.sendall(b"X")  # still dribbling: never idle
+            answered.append(_cheap(hostile))
+            time.sleep(0.25)
+        assert all(status == 200 and seconds < 1.0 for status, seconds in answered), answered
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_slow_sockets_are_closed_at_the_request_deadline(strict: ServerProcess) -> None:
+    """However steadily they dribble, sockets without a whole request after ``request_timeout``
+    (3 s here) are closed; the server answers as before."""
+    slow = _dribbling(strict, 20)
+    opened = time.monotonic()
+    try:
+        closed = 0
+        for _ in range(40):  # dribble every 0.25 s, past the deadline (bounded: 10 s)
+            for sock in slow:
+                with contextlib.suppress(OSError):  # closed already
+                    sock.sendall(b"X")
+            time.sleep(0.25)
+            if time.monotonic() - opened > 3.5:
+                break
+        for sock in slow:
+            sock.settimeout(max(0.1, opened + 10 - time.monotonic()))
+            try:
+                while sock.recv(4096):  # bounded by the timeout
+                    pass
+                closed += 1
+            except (ConnectionResetError, BrokenPipeError):
+                closed += 1
+            except TimeoutError:
+                pass
+        assert closed == len(slow)
+        assert time.monotonic() - opened < 10
+        assert _cheap(strict)[0] == 200
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+#: About 10^8 rows to count: runs into the 4 s time limit, holding its request that long.
+_HUNDRED = " ".join(str(i) for i in range(100))
+SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
+    f"VALUES ?{v} {{ {_HUNDRED} }}" for v in "abcd") + " }"
+
+
+def test_one_client_cannot_take_more_than_its_share(strict: ServerProcess) -> None:
+    statuses: list[int] = []
+
+    def hold() -> None:
+        r = requests.post(strict.sparql, data={"query": SLOW_QUERY}, timeout=TIMEOUT,
+                          headers={"Accept": "application/sparql-results+json"})
+        statuses.append(r.status_code)
+
+    holders = [threading.Thread(target=hold) for _ in range(2)]
+    for thread in holders:
+        thread.start()
+    try:
+        time.sleep(1.5)  # both are in progress: the time limit is 4 s
+        for headers in ({}, {"X-Forwarded-For": "198.51.100.7", "Forwarded": "for=198.51.100.7"}):
+            refused = requests.get(strict.sparql, params={"query": "ASK {}"}, timeout=5,
+                                   headers={"Accept": "text/plain", **headers})
+            assert refused.status_code == 429, refused.text
+            assert refused.headers["Retry-After"] == "1"
+            assert "2 requests in progress" in refused.text
+            assert refused.headers["X-Content-Type-Options"] == "nosniff"
+        page = requests.get(strict.url + "doc/finding/hostile", timeout=5,
+                            headers={"Accept": "text/html"})
+        assert page.status_code == 429 and "Too Many Requests" in page.text
+        assert "Content-Security-Policy" in page.headers
+    finally:
+        for thread in holders:
+            thread.join(TIMEOUT)
+    assert sorted(statuses) == [503, 503]  # stopped at the time limit, not refused
+    assert _cheap(strict)[0] == 200  # the slots are free again
+
+
+def test_the_limit_counts_each_client_and_frees_every_slot() -> None:
+    """In process: the middleware itself, with two addresses, an exempt one and a failing app."""
+    from flask import Flask
+    from werkzeug.test import EnvironBuilder
+
+    from mckg.web.limits import ClientLimit
+
+    release = threading.Event()
+
+    def slow_app(environ: dict, start_response) -> list[bytes]:  # type: ignore[no-untyped-def]
+        if environ["PATH_INFO"] == "/fail":
+            raise RuntimeError("a bug")
+        release.wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    limit = ClientLimit(Flask(__name__), slow_app, limit=1, exempt=["10.0.0.0/8", "::1"])
+
+    def call(address: str, path: str = "/") -> tuple[str, bytes]:
+        environ = EnvironBuilder(path=path, environ_base={"REMOTE_ADDR": address}).get_environ()
+        seen: list[str] = []
+        body = limit(environ, lambda status, headers, exc_info=None: seen.append(status))
+        try:
+            return (seen or ["?"])[0], b"".join(body)
+        finally:
+            getattr(body, "close", lambda: None)()
+
+    holder = threading.Thread(target=call, args=("192.0.2.1",))
+    holder.start()
+    for _ in range(100):  # bounded: until the holder is inside the app
+        if limit.in_progress("192.0.2.1") == 1:
+            break
+        time.sleep(0.01)
+    assert call("192.0.2.1")[0].startswith("429")
+    release.set()
+    holder.join(10)
+    assert limit.in_progress("192.0.2.1") == 0
+    assert call("192.0.2.2") == ("200 OK", b"ok")  # another client, its own share
+    assert call("10.1.2.3") == ("200 OK", b"ok") and limit.in_progress("10.1.2.3") == 0
+    assert limit.is_exempt("::ffff:10.0.0.1") and limit.is_exempt("::1")
+    with pytest.raises(RuntimeError):
+        call("192.0.2.3", "/fail")
+    assert limit.in_progress("192.0.2.3") == 0  # a failing request frees its slot too
+    with pytest.raises(ValueError, match="not an IP network"):
+        ClientLimit(Flask(__name__), slow_app, limit=1, exempt=["localhost"])

@@ -424,10 +424,13 @@ def diagram(target: Path | None) -> None:
 @click.option("--reasoning/--no-reasoning", default=None,
               help="Materialize OWL 2 RL inferences into their own named graph (default on; "
               "off to serve files exactly as they are, e.g. conformance fixtures).")
+@click.option("--public-url", default=None,
+              help="The address clients reach the server at, e.g. https://mckg.example.org/ "
+              "(default http://HOST:PORT/); descriptions and links are built from it.")
 @click.pass_obj
 def serve(state: State, host: str | None, port: int | None, store_url: str | None,
           serve_files: tuple[Path, ...], workers: int | None, query_timeout: float | None,
-          result_limit: int | None, reasoning: bool | None) -> None:
+          result_limit: int | None, reasoning: bool | None, public_url: str | None) -> None:
     """Serve the graph over SPARQL 1.1 with a query page, using waitress.
 
     A persistent store that already holds this graph is served at once, without rebuilding.
@@ -435,17 +438,17 @@ def serve(state: State, host: str | None, port: int | None, store_url: str | Non
     import logging
     import signal
 
-    from waitress.server import create_server
-
     from .query.service import QueryService
     from .query.workers import PoolError
     from .store import StoreError, default_serve_store
-    from .web import create_app
+    from .web import create_app, public_root
     from .web.assets import AssetError
+    from .web.serving import bound_port, make_server
 
     options: dict[str, object] = {
         "host": host, "port": port, "store": store_url, "query_workers": workers,
-        "query_timeout": query_timeout, "result_limit": result_limit, "reasoning": reasoning}
+        "query_timeout": query_timeout, "result_limit": result_limit, "reasoning": reasoning,
+        "public_url": public_url}
     changes = {k: v for k, v in options.items() if v is not None}
     if serve_files:
         changes["extra_files"] = (*state.settings.extra_files, *serve_files)
@@ -461,14 +464,12 @@ def serve(state: State, host: str | None, port: int | None, store_url: str | Non
         fail(str(exc))
     except (StoreError, PoolError) as exc:
         fail(exc.message)
+    except ValueError as exc:  # a malformed setting: public_url, client_limit_exempt
+        fail(str(exc))
     service: QueryService = app.extensions["mckg.service"]
     try:
-        threads = max(4, settings.query_workers + 4)
-        # waitress's own body limit sits above the app's, so that the app answers 413 in the
-        # negotiated error format; waitress still guards against bodies far beyond it.
-        server = create_server(app, host=settings.host, port=settings.port, threads=threads,
-                               ident="mckg", max_request_body_size=settings.max_query_bytes * 16
-                               + 1024 * 1024)
+        # Threads wait for query workers; slow clients hold none (web.serving).
+        server = make_server(app, settings, threads=max(8, 2 * settings.query_workers + 4))
     except BaseException:
         service.close()
         raise
@@ -477,7 +478,12 @@ def serve(state: State, host: str | None, port: int | None, store_url: str | Non
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    address = f"http://{settings.host}:{server.effective_port}/"  # type: ignore[union-attr]
+    address = public_root(settings.with_(public_url=""), bound_port(server))
+    app.config["MCKG_PUBLIC_URL"] = public_root(settings, bound_port(server))
+    if not settings.public_url and settings.host in ("0.0.0.0", "::", ""):
+        logging.getLogger("mckg").warning(
+            "listening on every interface: set public_url (--public-url) to the address "
+            "clients use; until then the service description names %s", address)
     logging.getLogger("mckg").info(
         "serving %s on %s with %d query worker(s); time limit %g s, result limit %d",
         service.store.url, address, settings.query_workers if service.store.needs_workers else 0,

@@ -58,6 +58,14 @@ class Settings:
     #: Client networks (CIDR) the per-client limit leaves alone: by default this machine, whose
     #: clients are its own users, tests and benchmarks, or a reverse proxy in front of it.
     client_limit_exempt: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    #: Connections ``mckg serve`` keeps open at once (slow and idle ones included); more wait
+    #: in the listen backlog.
+    connection_limit: int = 1000
+    #: Seconds a client has to send a whole request, headers and body, from its first byte
+    #: (from connecting, for its first request); a slower connection is closed.
+    request_timeout: float = 15.0
+    #: Seconds an idle keep-alive connection stays open.
+    idle_timeout: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> Settings:
@@ -71,7 +79,8 @@ class Settings:
 
 
 _CASTS = {"query_timeout": float, "result_limit": int, "max_query_bytes": int, "port": int,
-          "query_workers": int, "client_concurrency": int}
+          "query_workers": int, "client_concurrency": int, "connection_limit": int,
+          "request_timeout": float, "idle_timeout": float}
 
 
 def _coerce(name: str, value: Any) -> Any:

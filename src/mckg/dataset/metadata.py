@@ -1,7 +1,8 @@
 """Describing the service and the dataset: SPARQL 1.1 Service Description and VoID/DCAT.
 
 Both are built as rdflib graphs from the counts the service computed once at start-up and the
-address the request came to, so they are true for whatever data and store are served.
+server's configured public address (never a request's ``Host``: any client can forge that), so
+they are true for whatever data and store are served.
 """
 
 from __future__ import annotations

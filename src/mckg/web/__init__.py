@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -37,6 +38,7 @@ from ..query.stored import examples
 from . import assets as web_assets
 from . import dataset, errors, linked_data, page, protocol
 from .headers import ResponseHeaders
+from .limits import ClientLimit
 
 access_log = logging.getLogger("mckg.access")
 
@@ -76,6 +78,24 @@ class AccessLog:
                             (time.perf_counter() - started) * 1000)
 
 
+def public_root(settings: Settings, port: int | None = None) -> str:
+    """Where clients reach the server: ``settings.public_url``, else ``http://{host}:{port}/``
+    (``port``: the one actually bound, when ``settings.port`` is 0).
+
+    :raise ValueError: ``public_url`` is not an absolute http(s) URL.
+    """
+    if settings.public_url:
+        parts = urlsplit(settings.public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
+                or parts.fragment:
+            raise ValueError(f"public_url must be an absolute http(s) URL such as "
+                             f"https://mckg.example.org/, not {settings.public_url!r}")
+        return settings.public_url if settings.public_url.endswith("/") \
+            else settings.public_url + "/"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"http://{host}:{settings.port if port is None else port}/"
+
+
 def create_app(settings: Settings | None = None, *, service: QueryService | None = None,
                assets: Path | None = None) -> Flask:
     """Create the app. Without ``service``, provision the store and start the query workers.
@@ -85,11 +105,23 @@ def create_app(settings: Settings | None = None, *, service: QueryService | None
     (:mod:`.assets`), so the server keeps working when its package files change under it.
 
     :raise AssetError: a template or static file is missing or broken (before anything starts).
+    :raise ValueError: ``public_url`` is not an absolute http(s) URL, or
+        ``client_limit_exempt`` names something that is not a network.
     :raise DataError: a data file is malformed.
     :raise StoreError: the store cannot be opened or loaded.
     """
     settings = settings or Settings()
     app = Flask(__name__, static_folder=None, template_folder=None)
+    # Routing never redirects: werkzeug would answer ``//`` in a path (merged slashes) or a
+    # missing trailing slash with a 308 to an absolute URL built from the request's Host, a
+    # redirect to any host a client names. Set before any rule is added (rules bind to it).
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+    app.config["MCKG_PUBLIC_URL"] = public_root(settings)
+    # The per-client limit (:mod:`.limits`), made now: its settings are checked before a store
+    # is opened or a worker started.
+    limited = ClientLimit(app, app.wsgi_app, limit=settings.client_concurrency,
+                          exempt=settings.client_limit_exempt)
     # Bodies: a query percent-encoded in a form can take three bytes per character.
     body_limit = settings.max_query_bytes * 3 + 64 * 1024
     app.config.update(MAX_CONTENT_LENGTH=body_limit, MAX_FORM_MEMORY_SIZE=body_limit,
@@ -110,5 +142,5 @@ def create_app(settings: Settings | None = None, *, service: QueryService | None
     app.extensions["mckg.service"] = service
     app.extensions["mckg.settings"] = settings
     linked_data.open_site(app)
-    app.wsgi_app = AccessLog(ResponseHeaders(app.wsgi_app))  # type: ignore[method-assign]
+    app.wsgi_app = AccessLog(ResponseHeaders(limited))  # type: ignore[method-assign]
     return app

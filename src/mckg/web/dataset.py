@@ -11,7 +11,7 @@ from ..rdf.formats import rdf_format_for_media_type
 from ..store.results import GRAPH_OUTPUTS
 from . import negotiation
 from .protocol import rdf_response
-from .state import service
+from .state import public_url, service
 
 bp = Blueprint("dataset", __name__)
 
@@ -25,7 +25,7 @@ def void() -> Response:
     chosen = negotiation.choose(GRAPH_OUTPUTS, formats=negotiation.format_values(request.args))
     svc = service()
     stored, examples = svc.dataset_description()
-    graph = void_description(base=svc.settings.base, endpoint=request.host_url + "sparql",
+    graph = void_description(base=svc.settings.base, endpoint=public_url() + "sparql",
                              counts=svc.counts(), triples=svc.triple_count(), examples=examples,
                              stored=stored)
     fmt = rdf_format_for_media_type(chosen)

@@ -42,6 +42,7 @@ from ..rdf.formats import rdf_format_for_media_type
 from ..rdf.namespaces import rebase_prefixes
 from . import negotiation
 from .assets import static_view
+from .state import public_url
 
 bp = Blueprint("linked_data", __name__)
 # Its stylesheet, from the app's assets in memory (:mod:`.assets`): ``linked_data.static``.
@@ -99,7 +100,7 @@ def _rdf_response(graph: Graph, media_type: str, *, negotiated: bool) -> Respons
     for prefix, namespace in rebase_prefixes(ld.site.base).items():  # the registry's names
         graph.bind(prefix, namespace, override=True, replace=True)
     if media_type == "application/ld+json":
-        body = to_jsonld(graph, ld.site.base, context_url=request.host_url + "context.jsonld")
+        body = to_jsonld(graph, ld.site.base, context_url=public_url() + "context.jsonld")
     else:
         fmt = rdf_format_for_media_type(media_type)
         assert fmt is not None

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, render_template, request
 
 from ..linked.iris import LINK_SCHEMES
 from ..query.stored import examples
-from .state import service
+from .state import public_url, service
 
 bp = Blueprint("page", __name__)
 
@@ -35,7 +35,7 @@ def page_config(query: str | None) -> dict[str, Any]:
     svc = service()
     return {
         "base": svc.settings.base,
-        "endpoint": "sparql",
+        "endpoint": "sparql",  # relative: the page's own server
         "prefixes": dict(svc.prefixes),
         "examples": [{"name": q.name, "title": q.title, "text": q.text} for q in examples()],
         "resultLimit": svc.settings.result_limit,
@@ -50,6 +50,7 @@ def page_response(query: str | None = None) -> Response:
     config = page_config(query)
     html = render_template("page.html", config=config, query=query or _DEFAULT_QUERY,
                            examples=config["examples"], counts=service().counts(),
+                           endpoint_url=public_url() + "sparql",
                            triples=service().triple_count())
     return Response(html, 200, mimetype="text/html", headers={"Vary": "Accept"})
 

@@ -22,7 +22,7 @@ from ..store.base import QueryDataset
 from ..store.results import GRAPH_OUTPUTS
 from . import negotiation
 from .page import page_response
-from .state import service
+from .state import public_url, service
 
 bp = Blueprint("sparql", __name__)
 
@@ -139,7 +139,7 @@ def _describe(params: MultiDict[str, str]) -> Response:
     if chosen == negotiation.HTML:
         return _page()
     svc = service()
-    root = request.host_url
+    root = public_url()
     graph = service_description(root + "sparql", base=svc.settings.base, counts=svc.counts(),
                                 triples=svc.triple_count(),
                                 federated=bool(svc.settings.service_allowlist),
@@ -172,7 +172,7 @@ def sparql() -> Response:
         return _page(text)
     # Relative IRIs resolve against the endpoint's URL: in the text (the engine) and in the
     # FROM clauses (given to the engine as the dataset).
-    base = request.base_url
+    base = public_url() + "sparql"
     answer = svc.run(text, info, chosen, _dataset(params), base_iri=base)
     response = Response(answer.body, 200, content_type=negotiation.content_type(answer.media_type))
     response.headers["Vary"] = "Accept"
