@@ -92,7 +92,8 @@ def public_root(settings: Settings, port: int | None = None) -> str:
                              f"https://mckg.example.org/, not {settings.public_url!r}")
         return settings.public_url if settings.public_url.endswith("/") \
             else settings.public_url + "/"
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    host = settings.host or "0.0.0.0"  # waitress binds every interface for an empty host
+    host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{settings.port if port is None else port}/"
 
 
