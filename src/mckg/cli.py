@@ -113,7 +113,8 @@ def main(ctx: click.Context, config_file: Path | None, base_iri: str | None,
               "inferences, or each in turn.")
 @click.pass_obj
 def validate(state: State, inference: str) -> None:
-    """Check ontology, data and shapes; exit 1 if a shape is violated."""
+    """Check ontology, data and shapes; exit 1 if a shape is violated or a literal is
+    ill-typed (e.g. "abc"^^xsd:integer, reported with its file and line)."""
     from .build.validation import validate as run
     from .rdf.namespaces import rebase_prefixes
 
@@ -127,7 +128,10 @@ def validate(state: State, inference: str) -> None:
         return iri
 
     modes = ["none", "rdfs", "owlrl"] if inference == "all" else [inference]
-    ok = True
+    ok = not kg.ill_typed.count  # data a store would keep, but not what the author meant
+    if not ok:
+        click.echo(f"Does not conform: {kg.ill_typed.summary()}.")
+        click.echo("\n".join(f"  {line}" for line in kg.ill_typed.lines()))
     for mode in modes:
         report = run(kg, inference=mode)
         click.echo(report.text(shorten))
@@ -378,6 +382,9 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
     click.echo(f"loaded {report.triples:,} triples from {len(report.files)} file(s) into "
                f"{store.url} in {report.seconds:.1f} s ({report.rate:,.0f} triples/s); "
                f"{graphs}; the store now holds {total:,} triples")
+    if report.ill_typed.count:
+        click.echo(f"warning: {report.ill_typed.summary()}:", err=True)
+        click.echo("\n".join(f"  {line}" for line in report.ill_typed.lines()), err=True)
     if store.kind == "memory":
         click.echo("note: a memory store lives only as long as this command; use "
                    "--store oxigraph:PATH to keep the data", err=True)

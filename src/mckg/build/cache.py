@@ -1,6 +1,6 @@
 """The built, reasoned graph kept as N-Quads and keyed by its fingerprint: built once, anywhere.
 
-Building the shipped graph means parsing every source file with rdflib and computing the OWL 2
+Building the shipped graph means parsing every source file and computing the OWL 2
 RL closure — seconds of work whose result only changes when a source does. So the result is
 kept, gzipped N-Quads named by :func:`mckg.store.provision.fingerprint` (which hashes the
 sources, the building code, the package version and the options):
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Callable
@@ -34,11 +35,13 @@ from ..config import Settings
 from ..rdf.files import DataError
 from .graphs import ASSERTED_LAYERS, build, layer_files
 
+log = logging.getLogger("mckg.build")
+
 #: Part of every fingerprint: bump it when the stored form of a built graph changes.
 MARKER_FORMAT = 1
 #: The modules whose code shapes the built graph (their source is part of the fingerprint).
 _BUILD_MODULES = ("build/graphs.py", "build/reasoning.py", "rdf/files.py", "rdf/formats.py",
-                  "rdf/namespaces.py")
+                  "rdf/namespaces.py", "rdf/terms.py")
 
 #: Entries kept in the cache folder (the newest by modification time).
 KEEP = 8
@@ -158,7 +161,10 @@ def built_graph(settings: Settings) -> tuple[bytes, bool]:
     :raise DataError: a file is malformed.
     """
     def make() -> bytes:
-        data = build(settings).dataset.serialize(format="nquads", encoding="utf-8")
+        kg = build(settings)
+        if kg.ill_typed.count:  # served as they are; said once, when the graph is built
+            log.warning("%s: %s", kg.ill_typed.summary(), "; ".join(kg.ill_typed.lines()))
+        data = kg.dataset.serialize(format="nquads", encoding="utf-8")
         return data if isinstance(data, bytes) else data.encode("utf-8")
 
     return built(fingerprint(settings), make)

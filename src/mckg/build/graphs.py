@@ -23,7 +23,7 @@ from rdflib import XSD, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from ..config import Settings
-from ..rdf.files import DataError, format_for_path, read_file
+from ..rdf.files import DataError, IllTypedLiterals, format_for_path, read_file
 from ..rdf.namespaces import CANONICAL_BASE
 from ..resources import shipped_files
 
@@ -93,6 +93,8 @@ class KnowledgeGraph:
     dataset: Dataset
     base: str
     origins: dict[Node, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: Literals whose lexical form is not valid for their datatype, with their file and line.
+    ill_typed: IllTypedLiterals = field(default_factory=IllTypedLiterals)
 
     def graph(self, layer: str) -> Graph:
         """Return the named graph of ``layer``."""
@@ -123,7 +125,7 @@ class KnowledgeGraph:
 def _load_into(kg: KnowledgeGraph, layer: str, paths: Iterable[Path]) -> None:
     target = kg.graph(layer)
     for path in paths:
-        parsed = read_file(path)
+        parsed = read_file(path, ill_typed=kg.ill_typed)
         if isinstance(parsed, Dataset):
             raise DataError(str(path), "quad formats belong in user files, not shipped layers")
         parsed = rebase(parsed, kg.base)
@@ -136,7 +138,7 @@ def _load_into(kg: KnowledgeGraph, layer: str, paths: Iterable[Path]) -> None:
 def _load_user_file(kg: KnowledgeGraph, path: Path) -> None:
     fmt = format_for_path(path)
     if fmt.quads:
-        parsed = read_file(path, into=Dataset())
+        parsed = read_file(path, into=Dataset(), ill_typed=kg.ill_typed)
         assert isinstance(parsed, Dataset)
         for ctx in parsed.graphs():
             if not len(ctx):
@@ -147,7 +149,7 @@ def _load_user_file(kg: KnowledgeGraph, path: Path) -> None:
                 target.add(triple)
                 kg.origins[triple[0]].add(str(path))
     else:
-        parsed = read_file(path, fmt=fmt)
+        parsed = read_file(path, fmt=fmt, ill_typed=kg.ill_typed)
         target = kg.graph("user")
         for triple in parsed:
             target.add(triple)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
-import re
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +37,15 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 from rdflib import Dataset
 
-from ..rdf.files import DataError, format_for_path, read_file
+from ..rdf.files import (
+    MAX_LITERAL_BYTES,
+    DataError,
+    IllTypedLiterals,
+    format_for_path,
+    open_binary,
+    read_file,
+    read_statements,
+)
 from ..rdf.formats import RdfFormat
 from ..rdf.terms import to_oxigraph
 from .errors import StoreInputError
@@ -53,8 +61,7 @@ MAX_LOADS = 100
 #: Graph IRIs under this prefix are mckg's own (the remote store's merge, registry, staging).
 INTERNAL_PREFIX = "urn:x-mckg:"
 
-_OX_ERROR = re.compile(r"^Parser error (?:at|between) line \d+ column (\d+)"
-                       r"(?: and line \d+ column \d+)?: ")
+log = logging.getLogger("mckg.load")
 
 
 @dataclass
@@ -66,6 +73,8 @@ class LoadReport:
     triples: int = 0
     seconds: float = 0.0
     graphs: dict[str, int] = field(default_factory=dict)
+    #: Literals kept although their lexical form is not valid for their datatype.
+    ill_typed: IllTypedLiterals = field(default_factory=IllTypedLiterals)
 
     @property
     def rate(self) -> float:
@@ -75,7 +84,7 @@ class LoadReport:
     def entry(self) -> dict[str, Any]:
         """The record kept in the store's marker."""
         return {"files": list(self.files), "graph": self.graph, "triples": self.triples,
-                "graphs": dict(self.graphs),
+                "graphs": dict(self.graphs), "ill_typed": self.ill_typed.count,
                 "loaded": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
@@ -131,37 +140,44 @@ def check_files(paths: Sequence[Path]) -> list[tuple[Path, RdfFormat]]:
     return checked
 
 
-def _syntax_error(path: Path, exc: SyntaxError) -> DataError:
-    """Oxigraph's ``Parser error at line L column C: …`` as ``path:L: column C: …``."""
-    message = str(exc.args[0]) if exc.args else str(exc)
-    match = _OX_ERROR.match(message)
-    if match:
-        message = f"column {match.group(1)}: {message[match.end():]}"
-    return DataError(str(path), message, exc.lineno)
-
-
 def read_quads(path: Path, fmt: RdfFormat, *, graph: str, counts: dict[str, int],
-               on_read: Callable[[int], None] = lambda n: None) -> Iterator[ox.Quad]:
+               on_read: Callable[[int], None] = lambda n: None,
+               max_literal: int = MAX_LITERAL_BYTES,
+               ill_typed: IllTypedLiterals | None = None) -> Iterator[ox.Quad]:
     """Every statement of ``path`` as a quad in a named graph (triples in ``graph``).
 
-    Streams the native formats; counts statements per graph into ``counts``.
+    Streams the native formats, checked as every reader checks them
+    (:func:`mckg.rdf.files.read_statements`); counts statements per graph into ``counts`` and
+    ill-typed literals into ``ill_typed`` — or, without one, logs them as a warning.
 
-    :raise DataError: the file is malformed (with its line), not gzip, or unreadable.
+    :raise DataError: the file is malformed or breaks a limit (with its line), is not gzip,
+        or is unreadable.
     """
-    target = ox.NamedNode(graph)
-    native = fmt.oxigraph if fmt.streamed else None
-    if native is None:
-        yield from _read_with_rdflib(path, fmt, target, counts)
+    found = ill_typed if ill_typed is not None else IllTypedLiterals()
+    if fmt.streamed:
+        yield from _read_streamed(path, fmt, ox.NamedNode(graph), counts, on_read,
+                                  max_literal, found)
+    else:
+        yield from _read_with_rdflib(path, fmt, ox.NamedNode(graph), counts, max_literal, found)
         on_read(path.stat().st_size)
-        return
+    if ill_typed is None and found.count:
+        log.warning("%s: %s: %s", path, found.summary(), "; ".join(found.lines()))
+
+
+def _read_streamed(path: Path, fmt: RdfFormat, target: ox.NamedNode, counts: dict[str, int],
+                   on_read: Callable[[int], None], max_literal: int,
+                   found: IllTypedLiterals) -> Iterator[ox.Quad]:
+    """Turtle, N-Triples, N-Quads, TriG: Oxigraph's parser, a line at a time."""
+    graph = target.value
     try:
         with contextlib.ExitStack() as stack:
             raw = stack.enter_context(open(path, "rb"))
             stream: Any = io.BufferedReader(_CountingReader(raw, on_read), 1 << 20)
             if path.suffix.lower() == ".gz":
                 stream = stack.enter_context(gzip.open(stream, "rb"))
-            parsed = ox.parse(stream, native, base_iri=path.resolve().as_uri(),
-                              rename_blank_nodes=True)
+            parsed = read_statements(stream, fmt, source=str(path),
+                                     base_iri=path.resolve().as_uri(), max_literal=max_literal,
+                                     ill_typed=found, reopen=lambda: open_binary(path))
             if not fmt.quads:
                 n = 0
                 try:
@@ -179,20 +195,16 @@ def read_quads(path: Path, fmt: RdfFormat, *, graph: str, counts: dict[str, int]
                 else:
                     counts[graph] = counts.get(graph, 0) + 1
                     yield ox.Quad(quad.subject, quad.predicate, quad.object, target)
-    except SyntaxError as exc:
-        raise _syntax_error(path, exc) from None
     except (gzip.BadGzipFile, EOFError) as exc:
         raise DataError(str(path), f"not a valid gzip file: {exc}") from None
     except OSError as exc:
         raise DataError(str(path), getattr(exc, "strerror", None) or str(exc)) from None
 
 
-def _read_with_rdflib(path: Path, fmt: RdfFormat, target: ox.NamedNode,
-                      counts: dict[str, int]) -> Iterator[ox.Quad]:
+def _read_with_rdflib(path: Path, fmt: RdfFormat, target: ox.NamedNode, counts: dict[str, int],
+                      max_literal: int, found: IllTypedLiterals) -> Iterator[ox.Quad]:
     """JSON-LD and RDF/XML: parsed whole by :mod:`mckg.rdf.files` (no fetching, no entities)."""
-
-
-    dataset = read_file(path, into=Dataset(), fmt=fmt)
+    dataset = read_file(path, into=Dataset(), fmt=fmt, max_literal=max_literal, ill_typed=found)
     assert isinstance(dataset, Dataset)
     default = dataset.default_graph.identifier
     for context in dataset.graphs():
@@ -212,11 +224,14 @@ def batched(quads: Iterator[ox.Quad], size: int) -> Iterator[list[ox.Quad]]:
 
 def load_files(store: Store, paths: Sequence[Path], *, graph: str,
                batch: int = DEFAULT_BATCH, progress: Progress | None = None,
-               reserved: Callable[[str], bool] = lambda iri: False) -> LoadReport:
+               reserved: Callable[[str], bool] = lambda iri: False,
+               max_literal: int = MAX_LITERAL_BYTES) -> LoadReport:
     """Load ``paths`` into ``store`` in one transaction, ``batch`` statements at a time.
 
     ``reserved(iri)`` says which graphs must not be written (provisioning's); a quad file
-    naming one fails the load like a syntax error would, leaving the store unchanged.
+    naming one fails the load like a syntax error would, leaving the store unchanged. A
+    literal over ``max_literal`` bytes fails it too; ill-typed literals are loaded as they
+    are and counted in the report.
 
     :raise DataError: a file is missing or malformed (nothing is changed).
     :raise StoreError: the store refused the load (nothing is changed).
@@ -248,7 +263,8 @@ def load_files(store: Store, paths: Sequence[Path], *, graph: str,
         nonlocal current
         for path, fmt in checked:
             current = path
-            yield from read_quads(path, fmt, graph=graph, counts=report.graphs, on_read=read)
+            yield from read_quads(path, fmt, graph=graph, counts=report.graphs, on_read=read,
+                                  max_literal=max_literal, ill_typed=report.ill_typed)
 
     def batches() -> Iterator[list[ox.Quad]]:
         for items in batched(quads(), batch):
