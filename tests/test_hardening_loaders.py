@@ -4,7 +4,8 @@ Every file goes through the three readers a user has — ``mckg load``, ``mckg v
 ``mckg serve --file`` — and each must refuse it the same way: exit 2, ``file:line: column C:
 message``, no traceback, and nothing fetched (a TCP listener on 127.0.0.1 that answers like a
 web server records every connection). Ill-typed literals are kept and reported; oversized ones
-refused.
+refused; a damaged Oxigraph folder is named with the way out, and ``mckg store check`` /
+``mckg store repair`` find and mend it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import requests
 from serving import start_server
 
 from mckg.rdf.files import DataError, read_file
+from mckg.store.loading import load_files
 from mckg.store.oxigraph import OxigraphStore
 
 CLI = [sys.executable, "-c", "from mckg.cli import main; main()"]
@@ -401,3 +403,68 @@ def test_long_xml_literals_built_from_pieces_are_bounded() -> None:
             parse_bytes(('<?xml version="1.0"?>' + RDF_OPEN + body + RDF_CLOSE).encode(),
                         rdf_format("xml"), source="pieces.rdf")
         assert time.monotonic() - started < 10
+
+
+# ---- point 8: a damaged Oxigraph folder -----------------------------------------------------------
+
+def damage(folder: Path, how: str) -> None:
+    """Break the store in ``folder`` the way a crash or a disk might."""
+    tables = sorted(folder.glob("*.sst"))
+    if how == "truncated CURRENT":
+        (folder / "CURRENT").write_bytes(b"MANIFEST-0")
+    elif how == "truncated table":
+        with open(tables[0], "r+b") as fh:
+            fh.truncate(100)
+    else:
+        tables[0].unlink()
+
+
+@pytest.fixture
+def loaded_store(tmp_path: Path) -> Path:
+    """An Oxigraph store holding 500 triples added by ``mckg load`` (recorded in its marker)."""
+    data = tmp_path / "mine.nt"
+    data.write_text("".join(f'<{EX}s{i}> <{EX}p> "v{i}" .\n' for i in range(500)))
+    with OxigraphStore(tmp_path / "store") as store:
+        load_files(store, [data], graph=EX + "mine")
+    return tmp_path / "store"
+
+
+@pytest.mark.parametrize("how", ["truncated CURRENT", "truncated table", "missing table"])
+def test_a_damaged_store_is_named_with_the_way_out(loaded_store: Path, how: str) -> None:
+    damage(loaded_store, how)
+    url = f"oxigraph:{loaded_store}"
+    for args in (["--no-shipped", "query", "ASK { ?s ?p ?o }", "--store", url],
+                 ["--no-shipped", "serve", "--port", "0", "--store", url],
+                 ["load", str(loaded_store.parent / "mine.nt"), "--store", url]):
+        run = mckg(*args, cwd=loaded_store.parent)
+        assert_refused(run, f"the Oxigraph store at {loaded_store} is damaged",
+                       f"mckg store repair --store {url}", "delete the folder")
+    check = mckg("--no-shipped", "store", "check", "--store", url, cwd=loaded_store.parent)
+    assert check.code == 1 and f"{url}: damaged" in check.out, check.text
+    assert "Traceback" not in check.text
+
+
+def test_store_check_reads_everything_and_compares_the_marker(loaded_store: Path) -> None:
+    url = f"oxigraph:{loaded_store}"
+    run = mckg("--no-shipped", "store", "check", "--store", url, cwd=loaded_store.parent)
+    assert run.code == 0, run.text
+    assert "read 1,000 statements" in run.out  # each triple and its copy in the merge
+    assert f"<{EX}mine> 500" in run.out and f"{url}: sound" in run.out
+    with OxigraphStore(loaded_store) as store:  # a graph the marker records, emptied behind its back
+        store.update(f"DROP GRAPH <{EX}mine>")
+    run = mckg("--no-shipped", "store", "check", "--store", url, cwd=loaded_store.parent)
+    assert run.code == 1 and f"graph <{EX}mine>, filled by mckg load" in run.out, run.text
+
+
+def test_store_repair_moves_the_folder_aside_and_loads_again(loaded_store: Path) -> None:
+    damage(loaded_store, "truncated table")
+    url = f"oxigraph:{loaded_store}"
+    run = mckg("--no-shipped", "store", "repair", "--store", url, cwd=loaded_store.parent)
+    assert run.code == 0, run.text
+    (aside,) = loaded_store.parent.glob("store.damaged-*")
+    assert f"moved the damaged store to {aside}" in run.out
+    assert "loaded again 500 triples" in run.out
+    check = mckg("--no-shipped", "store", "check", "--store", url, cwd=loaded_store.parent)
+    assert check.code == 0 and f"<{EX}mine> 500" in check.out and "sound" in check.out, check.text
+    again = mckg("--no-shipped", "store", "repair", "--store", url, cwd=loaded_store.parent)
+    assert again.code == 0 and "nothing to repair" in again.out, again.text

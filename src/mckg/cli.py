@@ -340,14 +340,14 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
     """
     import time
 
-    from .build.graphs import LAYERS, graph_iri
     from .store import StoreError, default_serve_store, open_store
     from .store.loading import DEFAULT_BATCH, load_files
+    from .store.provision import reserved_graphs
 
     settings = state.settings
     url = store_url or settings.store or default_serve_store()
     target = graph or f"{settings.base}graph/loaded"
-    reserved = {str(graph_iri(settings.base, layer)) for layer in LAYERS}
+    reserved = reserved_graphs(settings.base)
     tty = sys.stderr.isatty()
     bar = click.progressbar(length=1, label="loading", file=sys.stderr) if tty else None
     shown = {"bytes": 0}
@@ -388,6 +388,68 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
     if store.kind == "memory":
         click.echo("note: a memory store lives only as long as this command; use "
                    "--store oxigraph:PATH to keep the data", err=True)
+
+
+@main.group("store")
+def store_group() -> None:
+    """Check a store, or repair a damaged Oxigraph store."""
+
+
+@store_group.command("check")
+@click.option("--store", "store_option", default=None,
+              help="memory, oxigraph:PATH or sparql+http(s)://… (default: the store setting, "
+              "else the persistent Oxigraph store mckg serve uses).")
+@click.pass_obj
+def store_check(state: State, store_option: str | None) -> None:
+    """Open the store, read every statement once, count the graphs and compare them with its
+    marker; exit 1 if it is damaged."""
+    from .store import StoreError
+    from .store.provision import check
+
+    url = state.store_url(store_option)
+    try:
+        report = check(state.settings, url)
+    except StoreError as exc:
+        fail(exc.message)
+    for problem in report.problems:
+        click.echo(f"damaged: {problem}")
+    if report.statements:
+        click.echo(f"read {report.statements:,} statements")
+    for graph, n in sorted(report.counts.items()):
+        click.echo(f"  <{graph}> {n:,}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"{url}: {'sound' if report.sound else 'damaged'}")
+    sys.exit(0 if report.sound else EXIT_VIOLATION)
+
+
+@store_group.command("repair")
+@click.option("--store", "store_option", default=None,
+              help="oxigraph:PATH (default: the store setting, else the persistent Oxigraph "
+              "store mckg serve uses).")
+@click.pass_obj
+def store_repair(state: State, store_option: str | None) -> None:
+    """Move a damaged Oxigraph store aside (kept as NAME.damaged-…), load the graph into a new
+    one, as mckg serve with these options would, and load again the files mckg load added."""
+    from .store import StoreError
+    from .store.provision import check, repair
+
+    url = state.store_url(store_option)
+    try:
+        if check(state.settings, url).sound:
+            click.echo(f"{url}: sound; nothing to repair")
+            return
+        report = repair(state.settings, url)
+    except DataError as exc:
+        fail(str(exc))
+    except StoreError as exc:
+        fail(exc.message)
+    click.echo(f"moved the damaged store to {report.moved_to} (delete it when done with it)")
+    click.echo(f"loaded the graph into {url} ({report.provisioned.seconds:.1f} s)")
+    for load in report.reloaded:
+        click.echo(f"loaded again {load.triples:,} triples from {', '.join(load.files)}")
+    for path in report.missing:
+        click.echo(f"not loaded again, the file is gone: {path}", err=True)
 
 
 @main.command()

@@ -41,11 +41,13 @@ import contextlib
 import ctypes
 import errno
 import glob
+import io
 import json
 import os
 import secrets
 import shutil
 import sys
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -73,6 +75,21 @@ _RENAME_EXCHANGE = 2  # linux/fs.h
 #: File types loaded by Oxigraph's own streaming parser; others go through rdflib's safe parsing
 #: (JSON-LD contexts and RDF/XML entities need the guards of :mod:`mckg.rdf.files`).
 _COUNTS = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+
+
+#: What pyoxigraph raises when its database fails: OSError (I/O), RuntimeError (RocksDB's
+#: "Corruption: …", "IO error: …" at open or while reading).
+ENGINE_ERRORS = (OSError, RuntimeError)
+
+
+def damaged(path: Path, detail: object) -> StoreError:
+    """The error for a store folder RocksDB cannot read, saying how to get out of it."""
+    url = f"oxigraph:{path}"
+    return StoreError(
+        f"the Oxigraph store at {path} is damaged ({str(detail).strip()[:300]}). See what is "
+        f"wrong with `mckg store check --store {url}`; `mckg store repair --store {url}` moves "
+        "it aside and rebuilds it (files added with mckg load are loaded again). Or delete "
+        "the folder: mckg rebuilds the graph at the next start.")
 
 
 def _iri(value: str) -> str:
@@ -145,6 +162,84 @@ def exchange_paths(a: Path, b: Path) -> None:
     os.rename(backup, a)
 
 
+def take_lock(path: Path, *, exclusive: bool) -> IO[bytes] | None:
+    """Take the advisory lock of the store folder ``path`` (see the module docstring).
+
+    Returns the open lock file (closing it releases the lock), or None where there is nothing
+    to lock: no ``fcntl``, or no folder yet for a reader (opening then says what is missing).
+    Needs nothing of RocksDB, so a damaged store can be locked too.
+
+    :raise StoreLocked: another process holds it.
+    """
+    if fcntl is None:
+        return None
+    if exclusive:
+        path.mkdir(parents=True, exist_ok=True)
+    elif not path.is_dir():
+        return None
+    handle = open(path / LOCK_FILE, "a+b")  # noqa: SIM115 - held for the handle's life
+    try:
+        fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        what = "written to" if not exclusive else "in use"
+        raise StoreLocked(f"the Oxigraph store at {path} is {what} by another mckg "
+                          "process; stop it or use another path") from None
+    return handle
+
+
+def move_aside(path: Path) -> Path:
+    """Rename the store folder ``path`` to ``NAME.damaged-YYYYmmddTHHMMSS`` beside it (kept
+    for inspection; nothing is deleted) and return the new path.
+
+    :raise StoreLocked: another process uses the store.
+    :raise StoreError: the folder cannot be renamed.
+    """
+    lock = take_lock(path, exclusive=True)
+    try:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        target = path.with_name(f"{path.name}.damaged-{stamp}")
+        suffix = 1
+        while target.exists():
+            target = path.with_name(f"{path.name}.damaged-{stamp}-{suffix}")
+            suffix += 1
+        os.rename(path, target)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise StoreError(f"cannot move {path} aside: {exc}") from None
+    finally:
+        if lock is not None:
+            lock.close()
+    return target
+
+
+class _LineCounter(io.RawIOBase):
+    """A binary sink that keeps nothing but the number of lines written to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.lines += bytes(data).count(b"\n")
+        return len(data)
+
+
+def read_marker_file(path: Path) -> dict[str, Any] | None:
+    """The marker of the store folder ``path``, or None if absent or unreadable.
+
+    A plain JSON file beside RocksDB's: readable even when the database is not.
+    """
+    try:
+        value = json.loads((path / MARKER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
 class OxigraphEngine(Store):
     """Querying and filling a pyoxigraph ``Store`` (in memory or on disk; see subclasses)."""
 
@@ -164,6 +259,11 @@ class OxigraphEngine(Store):
         """:raise StoreReadOnly: this handle may not write."""
         if self.read_only:
             raise StoreReadOnly("this store handle is read-only")
+
+    def _failed(self, exc: BaseException, doing: str) -> StoreError:
+        """The error for an engine failure while ``doing`` something (a store on disk says
+        when its folder is damaged)."""
+        return StoreError(f"{doing}: {exc}")
 
     # -- querying ------------------------------------------------------------------------
     def query(self, text: str, info: QueryInfo, *, dataset: QueryDataset | None = None,
@@ -188,8 +288,8 @@ class OxigraphEngine(Store):
             raise _syntax_error(exc) from None
         except ValueError as exc:  # e.g. an invalid IRI in default-graph-uri
             raise QueryError(str(exc)) from None
-        except OSError as exc:
-            raise StoreError(f"the store failed: {exc}") from None
+        except ENGINE_ERRORS as exc:
+            raise self._failed(exc, "the store failed") from None
         if isinstance(answer, ox.QueryBoolean):
             return NativeResult("ASK", boolean=bool(answer))
         if isinstance(answer, ox.QuerySolutions):
@@ -216,8 +316,8 @@ class OxigraphEngine(Store):
             self.native.update(text)
         except SyntaxError as exc:
             raise StoreInputError(f"update refused: {exc}") from None
-        except OSError as exc:
-            raise StoreError(f"update failed: {exc}") from None
+        except ENGINE_ERRORS as exc:
+            raise self._failed(exc, "update failed") from None
 
     # -- loading -------------------------------------------------------------------------
     def _drop(self, graphs: list[str]) -> None:
@@ -257,8 +357,8 @@ class OxigraphEngine(Store):
 
         try:
             self.native.extend(with_default(quads))
-        except OSError as exc:
-            raise StoreError(f"load failed: {exc}") from None
+        except ENGINE_ERRORS as exc:
+            raise self._failed(exc, "load failed") from None
 
     def load_file(self, path: Path, *, graph: str) -> None:
         """Stream an RDF file in (triples into ``graph``), each quad with its merge copy.
@@ -277,18 +377,33 @@ class OxigraphEngine(Store):
             for batch in batched(read_quads(path, format_for_path(path), graph=graph,
                                             counts=counts), DEFAULT_BATCH):
                 self.native.bulk_extend(quads_with_copies(batch))
-        except OSError as exc:
-            raise StoreError(f"load failed: {exc}") from None
+        except ENGINE_ERRORS as exc:
+            raise self._failed(exc, "load failed") from None
 
     def clear(self) -> None:
         """Remove every graph and the marker."""
         self.write_marker(None)
         try:
             self.native.clear()
-        except OSError as exc:
-            raise StoreError(f"clear failed: {exc}") from None
+        except ENGINE_ERRORS as exc:
+            raise self._failed(exc, "clear failed") from None
 
     # -- describing ----------------------------------------------------------------------
+    def read_all(self) -> int:
+        """Read every statement once and return how many there are (with the merge's copies).
+
+        A dump to nowhere: RocksDB checks the blocks it reads, so damage in them is found
+        (:func:`mckg.store.provision.check`).
+
+        :raise StoreError: the engine failed, e.g. the folder is damaged.
+        """
+        sink = _LineCounter()
+        try:
+            self.native.dump(output=sink, format=ox.RdfFormat.N_QUADS)
+        except ENGINE_ERRORS as exc:
+            raise self._failed(exc, "reading the store failed") from None
+        return sink.lines
+
     def named_graphs(self) -> list[str]:
         """Named graphs holding at least one triple."""
         return sorted(self.counts())
@@ -297,8 +412,8 @@ class OxigraphEngine(Store):
         """Triples per named graph, counted natively."""
         try:
             answer = self.native.query(_COUNTS)
-        except OSError as exc:
-            raise StoreError(f"the store failed: {exc}") from None
+        except ENGINE_ERRORS as exc:
+            raise self._failed(exc, "the store failed") from None
         assert isinstance(answer, ox.QuerySolutions)
         out: dict[str, int] = {}
         for row in answer:
@@ -330,6 +445,9 @@ class OxigraphStore(OxigraphEngine):
                 if lock:
                     self._sweep()
                 self._store = ox.Store(str(self.path))
+        except RuntimeError as exc:  # RocksDB: "Corruption: …" — a truncated or missing file
+            self._release_lock()
+            raise damaged(self.path, exc) from None
         except OSError as exc:
             self._release_lock()
             raise StoreError(f"cannot open the Oxigraph store at {self.path}: {exc}") from None
@@ -348,23 +466,14 @@ class OxigraphStore(OxigraphEngine):
         """Workers take no lock: the serving process holds the shared lock for them."""
         return cls(spec.location, read_only=True, lock=False)
 
+    def _failed(self, exc: BaseException, doing: str) -> StoreError:
+        if isinstance(exc, RuntimeError) and "Corruption" in str(exc):
+            return damaged(self.path, exc)
+        return super()._failed(exc, doing)
+
     # -- locking -------------------------------------------------------------------------
     def _take_lock(self, *, exclusive: bool) -> None:
-        if fcntl is None:
-            return
-        if exclusive:
-            self.path.mkdir(parents=True, exist_ok=True)
-        elif not self.path.is_dir():
-            return  # nothing to protect yet; opening will fail with a clear message
-        handle = open(self.path / LOCK_FILE, "a+b")  # noqa: SIM115 - held for the handle's life
-        try:
-            fcntl.flock(handle, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            what = "written to" if not exclusive else "in use"
-            raise StoreLocked(f"the Oxigraph store at {self.path} is {what} by another mckg "
-                             "process; stop it or use another path") from None
-        self._lock_file = handle
+        self._lock_file = take_lock(self.path, exclusive=exclusive)
 
     def _release_lock(self) -> None:
         if self._lock_file is not None:
@@ -458,11 +567,7 @@ class OxigraphStore(OxigraphEngine):
     # -- persistence ---------------------------------------------------------------------
     def read_marker(self) -> dict[str, Any] | None:
         """The marker file's content, or None if absent or unreadable."""
-        try:
-            value = json.loads((self.path / MARKER_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return value if isinstance(value, dict) else None
+        return read_marker_file(self.path)
 
     def write_marker(self, marker: dict[str, Any] | None) -> None:
         """Write (atomically, durably) or remove the marker file."""

@@ -28,11 +28,13 @@ import pyoxigraph as ox
 
 from .. import __version__
 from ..build.cache import MARKER_FORMAT, built_graph, fingerprint
-from ..build.graphs import graph_iri
+from ..build.graphs import LAYERS, graph_iri
 from ..config import Settings
-from . import open_store
+from . import open_store, parse_store_url
 from .base import Store
-from .errors import StoreError, StoreLocked
+from .errors import StoreError, StoreInputError, StoreLocked, StoreMissing
+from .loading import LoadReport, load_files
+from .oxigraph import OxigraphEngine, move_aside, read_marker_file
 
 log = logging.getLogger("mckg.store")
 
@@ -123,9 +125,7 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
             store = open_store(url, read_only=kind == "oxigraph", update_url=update_url,
                                timeout=timeout)
             marker = store.read_marker()
-        except StoreLocked:
-            raise
-        except StoreError:
+        except StoreMissing:
             if kind != "oxigraph":
                 raise
             store = None  # no store there yet: it is created below
@@ -157,3 +157,132 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
     log.info("loaded %d triples in %d graphs into %s in %.1f s%s", sum(counts.values()),
              len(counts), served.url, seconds, " (the graph from the build cache)" if cached else "")
     return served, ProvisionReport(True, seconds, counts, reason)
+
+
+def reserved_graphs(base: str) -> set[str]:
+    """The graphs provisioning rebuilds, which ``mckg load`` may not fill."""
+    return {str(graph_iri(base, layer)) for layer in LAYERS}
+
+
+# ---- checking and repairing -----------------------------------------------------------------
+
+@dataclass
+class CheckReport:
+    """What :func:`check` found: problems (the store cannot be trusted) and notes."""
+
+    url: str
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    statements: int = 0
+
+    @property
+    def sound(self) -> bool:
+        return not self.problems
+
+
+def _marker_findings(marker: dict[str, Any] | None, fp: str, counts: dict[str, int],
+                     report: CheckReport) -> None:
+    """Compare the store's marker with what it holds and with the current sources."""
+    if not marker:
+        report.notes.append("no marker: no complete load is recorded; mckg serve (or query, "
+                            "export, stats) loads the graph at its next start")
+        return
+    loaded = {g for entry in marker.get("loads", []) for g in entry.get("graphs", {})}
+    for entry in marker.get("loads", []):
+        for graph in entry.get("graphs", {}):
+            if not counts.get(graph):
+                report.problems.append(f"graph <{graph}>, filled by mckg load on "
+                                       f"{entry.get('loaded', '?')}, is empty")
+    if marker.get("state") == "loading":
+        report.notes.append("an interrupted load: the next start loads the graph again")
+        return
+    if "fingerprint" not in marker:
+        report.notes.append("the graph itself is not loaded yet, only what mckg load added: "
+                            "mckg serve (or query, export, stats) loads it at its next start")
+        return
+    for graph, expected in marker.get("graphs", {}).items():
+        found = counts.get(graph, 0)
+        if found != expected and not (graph in loaded and found > expected):
+            report.problems.append(f"graph <{graph}>: the marker records {expected:,} "
+                                   f"triples, the store holds {found:,}")
+    if marker["fingerprint"] == fp:
+        report.notes.append(f"holds the graph of these sources and settings (loaded "
+                            f"{marker.get('loaded', '?')})")
+    else:
+        report.notes.append("holds a graph of other sources or settings: the next start "
+                            "with these rebuilds it (loaded graphs are kept)")
+
+
+def check(settings: Settings, url: str) -> CheckReport:
+    """Open the store at ``url`` read-only, read every statement once, count the graphs and
+    compare them with the store's marker.
+
+    Damage RocksDB reports (a truncated or missing table file, a bad checksum in what is
+    read) is a problem; so is a graph the marker records with another count.
+
+    :raise StoreMissing: there is no store at ``url``.
+    :raise StoreError: the URL is invalid, or another process writes the store.
+    """
+    report = CheckReport(url)
+    try:
+        store = open_store(url, read_only=True, update_url=settings.update_url or None,
+                           timeout=max(settings.query_timeout, 300.0))
+    except (StoreMissing, StoreLocked, StoreInputError):
+        raise
+    except StoreError as exc:
+        report.problems.append(exc.message)
+        return report
+    with store:
+        try:
+            report.statements = store.read_all() if isinstance(store, OxigraphEngine) else 0
+            report.counts = store.counts()
+            marker = store.read_marker()
+        except StoreError as exc:
+            report.problems.append(exc.message)
+            return report
+    _marker_findings(marker, fingerprint(settings), report.counts, report)
+    return report
+
+
+@dataclass
+class RepairReport:
+    """What :func:`repair` did."""
+
+    moved_to: Path
+    provisioned: ProvisionReport
+    reloaded: list[LoadReport] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def repair(settings: Settings, url: str) -> RepairReport:
+    """Move a damaged Oxigraph store aside, load the graph into a new one and load again the
+    files ``mckg load`` added (as its marker recorded them; files gone are listed).
+
+    The damaged folder is kept beside the new one (``NAME.damaged-…``) for inspection.
+
+    :raise StoreInputError: ``url`` is not an Oxigraph store.
+    :raise StoreLocked: a server or another command uses the store.
+    :raise DataError: a source file, or a file to load again, is malformed.
+    """
+    kind, location = parse_store_url(url)
+    if kind != "oxigraph":
+        raise StoreInputError(f"only oxigraph: stores can be repaired; {url} is not one")
+    path = Path(location).expanduser()
+    marker = read_marker_file(path)
+    moved = move_aside(path)
+    store, provisioned = provision(settings, url, force=True)
+    store.close()
+    report = RepairReport(moved, provisioned)
+    entries = (marker or {}).get("loads", [])
+    if not entries:
+        return report
+    with open_store(url) as writer:
+        for entry in entries:
+            files = [Path(f) for f in entry.get("files", [])]
+            gone = [str(f) for f in files if not f.is_file()]
+            report.missing.extend(gone)
+            if files and not gone:
+                report.reloaded.append(load_files(writer, files, graph=entry["graph"],
+                                                  reserved=reserved_graphs(settings.base).__contains__))
+    return report
