@@ -249,39 +249,34 @@ def _check_literal(value: str, datatype: str, source: str, line: int | None, max
 
 # ---- the text formats, read by Oxigraph -----------------------------------------------------
 
-class LineReader(io.RawIOBase):
+class LineReader:
     """A binary stream handed to the parser one line at a time, so the line it is on is known.
 
     Oxigraph's parsers give no position for the statements they yield; fed a line per read,
     the statement just yielded ends on :attr:`line`, the line of the last byte handed out
-    (lines longer than 64 KiB come in pieces). Costs about 0.7 s per million lines over
-    reading in 1 MiB blocks, 5% of a load.
+    (lines longer than 64 KiB come in pieces). Over a stream whose ``readline`` is native
+    (``io.BufferedReader``, ``io.BytesIO``) this costs nothing measurable: a million lines in
+    1.45 s of CPU against 1.48 s read in 1 MiB blocks (gzipped N-Triples).
     """
 
     CHUNK = 1 << 16
 
     def __init__(self, raw: IO[bytes]) -> None:
-        super().__init__()
-        self._raw = raw
+        self._readline = raw.readline
         self._at_start = True
         #: The line of the last byte handed out (0 before any).
         self.line = 0
         #: The last piece handed out (to place an error at the end of the file).
         self.last = b""
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._raw.readline(min(len(buffer), self.CHUNK))
-        n = len(data)
-        if n:
-            buffer[:n] = data
+    def read(self, size: int = -1) -> bytes:
+        data = self._readline(self.CHUNK if size < 0 or size > self.CHUNK else size)
+        if data:
             if self._at_start:
                 self.line += 1
-            self._at_start = data.endswith(b"\n")
+            self._at_start = data[-1] == 10  # b"\n"
             self.last = data
-        return n
+        return data
 
 
 _OX_POSITION = re.compile(r"^Parser error (?:at|between) [^:]*: ")

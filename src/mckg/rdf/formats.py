@@ -20,16 +20,17 @@ class RdfFormat:
     """One RDF serialization."""
 
     name: str
-    #: rdflib's plugin name (parsing files, and serializing what rdflib builds).
+    #: rdflib's plugin name, for serializing what rdflib builds (files are read by
+    #: :mod:`mckg.rdf.files`: Oxigraph's parser, or rdflib's hardened JSON-LD and RDF/XML ones).
     rdflib: str
     media_type: str
     suffix: str
     quads: bool = False
     #: pyoxigraph's writer; None where rdflib writes it (JSON-LD: compacted with our context).
     oxigraph: ox.RdfFormat | None = None
-    #: Read by Oxigraph's streaming parser when loading files. JSON-LD and RDF/XML go through
-    #: :mod:`mckg.rdf.files` instead: its guards against remote contexts and XML entities matter
-    #: more than streaming for formats nobody ships millions of triples in.
+    #: Read by Oxigraph's streaming parser, by every reader (load, build, validate), with
+    #: line positions. JSON-LD and RDF/XML are parsed whole by rdflib's hardened parsers
+    #: instead (:mod:`mckg.rdf.files`): nobody ships millions of triples in them.
     streamed: bool = False
     #: The format's IRI in the W3C registry.
     iri: str = ""

@@ -173,8 +173,8 @@ def _read_streamed(path: Path, fmt: RdfFormat, target: ox.NamedNode, counts: dic
         with contextlib.ExitStack() as stack:
             raw = stack.enter_context(open(path, "rb"))
             stream: Any = io.BufferedReader(_CountingReader(raw, on_read), 1 << 20)
-            if path.suffix.lower() == ".gz":
-                stream = stack.enter_context(gzip.open(stream, "rb"))
+            if path.suffix.lower() == ".gz":  # buffered: a native readline for LineReader
+                stream = io.BufferedReader(stack.enter_context(gzip.open(stream, "rb")), 1 << 20)
             parsed = read_statements(stream, fmt, source=str(path),
                                      base_iri=path.resolve().as_uri(), max_literal=max_literal,
                                      ill_typed=found, reopen=lambda: open_binary(path))
