@@ -281,6 +281,17 @@ def test_serve_without_reasoning_reads_files_the_same_way(tmp_path: Path) -> Non
     assert_refused(run, f"{path}{where}", message)
 
 
+def test_triple_terms_are_loaded_but_not_built(tmp_path: Path) -> None:
+    """RDF 1.2 triple terms: Oxigraph stores them; rdflib, which builds the graph for validate
+    and serve, cannot hold them: a clear error with the line, not a ValueError."""
+    path = tmp_path / "reified.ttl"
+    path.write_text(f"@prefix ex: <{EX}> .\nex:a ex:b ex:c .\nex:a ex:said <<( ex:c ex:d ex:e )>> .\n",
+                    encoding="utf-8")
+    assert_refused(read_with("validate", path), f"{path}:3: a triple term")
+    run = read_with("load", path)
+    assert run.code == 0 and "loaded 2 triples" in run.out, run.text
+
+
 # ---- point 8: ill-typed literals: kept, counted, reported ------------------------------------------
 
 ILL_TYPED = (f"@prefix xsd: <{XSD}> .\n@prefix ex: <{EX}> .\n"

@@ -322,14 +322,16 @@ def _syntax_error(exc: SyntaxError, source: str, reader: LineReader,
 def read_statements(stream: IO[bytes], fmt: RdfFormat, *, source: str,
                     base_iri: str | None = None, max_literal: int = MAX_LITERAL_BYTES,
                     ill_typed: IllTypedLiterals | None = None,
-                    reopen: Callable[[], IO[bytes]] | None = None) -> Iterator[ox.Quad]:
+                    reopen: Callable[[], IO[bytes]] | None = None,
+                    triple_terms: bool = True) -> Iterator[ox.Quad]:
     """Every statement of a Turtle, N-Triples, N-Quads or TriG ``stream``, checked, as quads.
 
     Blank nodes are new for each call (two files' ``_:b1`` are different nodes). ``reopen``
-    gives the data again from the start, to describe a syntax error better.
+    gives the data again from the start, to describe a syntax error better. Without
+    ``triple_terms``, RDF 1.2 triple terms (``<<( … )>>``) are refused: rdflib cannot hold them.
 
-    :raise DataError: a syntax error, invalid UTF-8 or a literal over ``max_literal`` bytes,
-        with its line and column.
+    :raise DataError: a syntax error, invalid UTF-8, a literal over ``max_literal`` bytes or a
+        refused triple term, with its line and column.
     """
     assert fmt.oxigraph is not None and fmt.streamed, fmt.name
     found = ill_typed if ill_typed is not None else IllTypedLiterals()
@@ -340,6 +342,10 @@ def read_statements(stream: IO[bytes], fmt: RdfFormat, *, source: str,
             if type(obj) is ox.Literal:
                 _check_literal(obj.value, obj.datatype.value, source, reader.line, max_literal,
                                found)
+            elif not triple_terms and type(obj) is ox.Triple:
+                raise DataError(source, "a triple term (RDF 1.2: <<( … )>>, or a reifier << … >> "
+                                "or {| … |}): rdflib, which builds and validates the graph, "
+                                "cannot hold it; load the file with mckg load", reader.line)
             yield quad
     except SyntaxError as exc:
         raise _syntax_error(exc, source, reader, reopen) from None
@@ -663,7 +669,7 @@ def parse_bytes(
         target = into if into is not None else Dataset() if dataset else Graph()
         statements = read_statements(io.BytesIO(data), fmt, source=source, base_iri=base,
                                      max_literal=max_literal, ill_typed=found,
-                                     reopen=lambda: io.BytesIO(data))
+                                     reopen=lambda: io.BytesIO(data), triple_terms=False)
         _add_statements(target, statements, source)
         return target
     # Small documents: parsed apart, checked, then added. JSON-LD always into a dataset (its
