@@ -346,7 +346,7 @@ def test_serve_reports_ill_typed_literals_and_serves_them(tmp_path: Path) -> Non
                            "--no-reasoning", "--file", str(path)], workdir=tmp_path)
     try:
         log = "\n".join(server.log)
-        assert "3 ill-typed literal(s)" in log and f'{path}:3: "abc"' in log, log
+        assert log.count("3 ill-typed literal(s)") == 1 and f'{path}:3: "abc"' in log, log
         answer = requests.get(server.sparql, params={
             "query": f"SELECT ?v WHERE {{ <{EX}a> <{EX}count> ?v }}"},
             headers={"Accept": "application/sparql-results+json"}, timeout=30)

@@ -55,7 +55,7 @@ from typing import IO, Any
 import pyoxigraph as ox
 
 from ..query.info import QueryError, QueryInfo
-from ..rdf.files import format_for_path
+from ..rdf.files import IllTypedLiterals, format_for_path
 from .base import LoadRecord, QueryDataset, Store, StoreSpec, effective_dataset
 from .errors import StoreError, StoreInputError, StoreLocked, StoreMissing, StoreReadOnly
 from .loading import DEFAULT_BATCH, batched, quads_with_copies, read_quads, with_load
@@ -373,9 +373,12 @@ class OxigraphEngine(Store):
 
         self._writable()
         counts: dict[str, int] = {}
+        # Ill-typed literals are counted, not logged: provisioning reported them when it
+        # checked the file first (Store.file_graphs).
+        quads = read_quads(path, format_for_path(path), graph=graph, counts=counts,
+                           ill_typed=IllTypedLiterals())
         try:
-            for batch in batched(read_quads(path, format_for_path(path), graph=graph,
-                                            counts=counts), DEFAULT_BATCH):
+            for batch in batched(quads, DEFAULT_BATCH):
                 self.native.bulk_extend(quads_with_copies(batch))
         except ENGINE_ERRORS as exc:
             raise self._failed(exc, "load failed") from None
