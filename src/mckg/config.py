@@ -47,6 +47,22 @@ class Settings:
     port: int = 8000
     #: Worker processes that evaluate queries (each can be killed on timeout).
     query_workers: int = 2
+    #: Worker processes kept, beside ``query_workers``, for the server's own pages and for
+    #: queries known to be cheap (they finished within a quarter of a second before), so that
+    #: strangers' expensive queries cannot starve them. 0: every worker takes every query.
+    reserved_workers: int = 1
+    #: Seconds a query waits for a free worker before it is answered 503 with
+    #: ``Retry-After`` (at most the time limit): excess work is turned away quickly.
+    queue_wait: float = 2.0
+    #: Bytes of memory a query may use in its worker, beyond what the worker holds once it
+    #: has opened the store (``RLIMIT_DATA``); past it the worker stops, is replaced, and the
+    #: client gets 503. 0: no limit. A number, or a string such as ``"1GiB"``. The default is
+    #: an eighth of this machine's memory, between 512 MiB and 2 GiB.
+    worker_memory: int = field(default_factory=lambda: default_worker_memory())
+    #: Maximum size in bytes of one answer to a query (besides ``result_limit`` rows); a
+    #: longer answer is cut after its last whole row and says so, as for the row limit.
+    #: A number, or a string such as ``"32MiB"``.
+    result_bytes: int = 32 * 1024 * 1024
     #: The server's address as its clients reach it, e.g. ``https://mckg.example.org/``: the
     #: service description, VoID, JSON-LD context links, the query page and relative IRIs in
     #: queries are built from it, never from a request's ``Host`` header (any client can
@@ -78,9 +94,38 @@ class Settings:
         return self.base_iri if self.base_iri.endswith("/") else self.base_iri + "/"
 
 
+def default_worker_memory() -> int:
+    """An eighth of this machine's memory, between 512 MiB and 2 GiB (2 GiB if unknown)."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return 2 * _UNITS["gib"]
+    return max(512 * _UNITS["mib"], min(2 * _UNITS["gib"], total // 8))
+
+
+_UNITS = {"": 1, "b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "kb": 10**3, "mb": 10**6,
+          "gb": 10**9}
+
+
+def byte_size(value: Any) -> int:
+    """A number of bytes from ``value``: an integer, or a string like ``"512MiB"``, ``"2GB"``.
+
+    :raise ValueError: neither.
+    """
+    if isinstance(value, int):
+        return value
+    text = str(value).strip().lower().replace(" ", "")
+    number = text.rstrip("kmgib")
+    unit = text[len(number):]
+    if unit not in _UNITS or not number.replace(".", "", 1).isdigit():
+        raise ValueError(f"{value!r} is not a size in bytes (e.g. 1048576, \"512MiB\", \"2GiB\")")
+    return int(float(number) * _UNITS[unit])
+
+
 _CASTS = {"query_timeout": float, "result_limit": int, "max_query_bytes": int, "port": int,
           "query_workers": int, "client_concurrency": int, "connection_limit": int,
-          "request_timeout": float, "idle_timeout": float}
+          "request_timeout": float, "idle_timeout": float, "reserved_workers": int,
+          "queue_wait": float, "worker_memory": byte_size, "result_bytes": byte_size}
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -1,0 +1,199 @@
+"""The query path under attack (issue 13, points 1, 4 and 5), through a real ``mckg serve``.
+
+What an adversarial run broke, each checked against one server started for this module (the
+shipped graph, two query workers and one reserved, a 5 s time limit, 256 MiB per query, a
+64 KiB byte limit on answers, a 1 s wait for a free worker):
+
+- queries nested or chained thousands deep killed their worker (500): now 400 with the depth
+  and the limit, and the worker lives;
+- ``ORDER BY`` over a cross product took gigabytes: now stopped at the memory limit (503), the
+  worker replaced, the death logged, the same query refused at once;
+- answers were bounded in rows only: now in bytes too, cut after a whole row and said so;
+- a graph named twice duplicated its blank nodes, named 500 times took 29 s;
+- rdflib's parse of a long query ran in the request thread, past the time limit;
+- a few clients' expensive queries starved pages and cheap queries for the whole time limit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import warm_build_cache
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from serving import ServerProcess, start_server
+
+from mckg.config import Settings
+from mckg.query.check import MAX_DEPTH, MAX_NESTING, check_structure
+from mckg.query.info import QueryError
+from mckg.query.stored import catalogue
+
+TIMEOUT = 30  # seconds any single request of these tests may take
+LIMIT = 5.0  # the server's time limit
+RESULT_BYTES = 64 * 1024
+SRJ = "application/sparql-results+json"
+S = "SELECT * WHERE "
+DATA = "https://w3id.org/mckg/graph/data"
+#: The cross product of the adversarial run: 2 GiB in 2 s, 6 GB in 12 s when not stopped.
+CROSS = "SELECT ?a ?d WHERE {?a ?b ?c . ?d ?e ?f} ORDER BY ?a ?d LIMIT 1"
+
+
+@pytest.fixture(scope="module")
+def hardened(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """The shipped graph on Oxigraph with tight limits (see the module docstring)."""
+    workdir = tmp_path_factory.mktemp("hardened")
+    warm_build_cache(Settings(), tmp_path_factory)
+    config = workdir / "mckg.toml"
+    config.write_text(f'[mckg]\nworker_memory = "256MiB"\nresult_bytes = {RESULT_BYTES}\n'
+                      "queue_wait = 1.0\nreserved_workers = 1\n", encoding="utf-8")
+    proc = start_server(["--config", str(config), "serve", "--port", "0", "--store",
+                         f"oxigraph:{workdir / 'store'}", "--workers", "2",
+                         "--query-timeout", str(LIMIT)], workdir=workdir)
+    yield proc
+    proc.stop()
+
+
+def post(server: ServerProcess, query: str, *, accept: str = SRJ, timeout: float = TIMEOUT,
+         **params: str | list[str]) -> requests.Response:
+    """POST the query as a form, with ``Accept``."""
+    return requests.post(server.sparql, data={"query": query, **params}, timeout=timeout,
+                         headers={"Accept": accept})
+
+
+def assert_error(response: requests.Response, status: int, *needles: str) -> str:
+    """The status, a message naming the problem (plain text, or problem JSON for clients
+    that accept JSON), and no stack trace. Returns the message."""
+    assert response.status_code == status, (response.status_code, response.text[:500])
+    assert "Traceback" not in response.text
+    if response.headers["Content-Type"].startswith("application/problem+json"):
+        problem = response.json()
+        assert problem["status"] == status
+        body = problem["detail"]
+    else:
+        body = response.text
+        assert body.startswith(f"{status} "), body[:500]
+    for needle in needles:
+        assert needle.lower() in body.lower(), (needle, body[:500])
+    return body
+
+
+def count(response: requests.Response) -> int:
+    """The single ``?n`` of a COUNT answer."""
+    assert response.status_code == 200, response.text[:500]
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def deaths_logged(server: ServerProcess) -> int:
+    """Worker deaths the server has logged so far."""
+    return sum("query worker" in line and " died " in line for line in server.log)
+
+
+def healthy(server: ServerProcess) -> None:
+    """The server still answers, with the right answer."""
+    response = post(server, "ASK { ?s a ?class }")
+    assert (response.status_code, response.json().get("boolean")) == (200, True), response.text
+
+
+def settle(server: ServerProcess) -> None:
+    """Wait (bounded) until a new query finds a free general worker again: tests that stop
+    workers leave the server as the next test expects it."""
+    deadline = time.monotonic() + 30
+    for attempt in range(1000):  # bounded by the deadline too
+        if post(server, f"ASK {{ ?s ?p {attempt}.5 }}").status_code == 200:
+            return
+        assert time.monotonic() < deadline, server.log[-10:]
+        time.sleep(0.2)
+
+
+# ---- point 1: a query can no longer kill its worker -------------------------------------------
+
+#: The shapes that killed a worker in the adversarial run (5 KiB to 200 KiB each).
+DEEP = {
+    "3,000 nested braces": S + "{" * 3000 + " ?s ?p ?o " + "}" * 3000,
+    "10k nested parentheses": S + "{ FILTER(" + "(" * 10_000 + "1" + ")" * 10_000 + ") }",
+    "nested OPTIONALs": S + "{ " + "OPTIONAL { " * 3000 + "?s ?p ?o" + " }" * 3000 + " }",
+    "STR(STR(...))": S + "{ BIND(" + "STR(" * 3000 + "1" + ")" * 3000 + " AS ?x) }",
+    "!!!...": S + "{ FILTER(" + "!" * 10_000 + "true) }",
+    "nested blank-node lists": S + "{ ?s ?p " + "[ ?p " * 3000 + "1" + " ]" * 3000 + " }",
+    "nested collections": S + "{ ?s ?p " + "( " * 3000 + "1" + " )" * 3000 + " }",
+    "100k-term 1+1+...": S + "{ BIND(" + "+".join(["1"] * 100_000) + " AS ?x) }",
+    "10k-step path": S + "{ ?s " + "/".join(["<p>"] * 10_000) + " ?o }",
+    "10k UNIONs": S + "{ " + " UNION ".join(["{ ?s ?p ?o }"] * 10_000) + " }",
+}
+
+
+@pytest.mark.parametrize("query", DEEP.values(), ids=DEEP.keys())
+def test_deep_queries_are_refused_with_the_depth_and_the_limit(hardened: ServerProcess,
+                                                                query: str) -> None:
+    deaths = deaths_logged(hardened)
+    started = time.monotonic()
+    body = assert_error(post(hardened, query), 400, "levels deep", "the limit is", "line 1")
+    assert time.monotonic() - started < 2, "refused before any engine sees the text"
+    assert f"limit is {MAX_NESTING}" in body or f"limit is {MAX_DEPTH}" in body
+    healthy(hardened)
+    assert deaths_logged(hardened) == deaths
+
+
+def test_queries_inside_the_limits_run(hardened: ServerProcess) -> None:
+    """The limits leave room: deep but legitimate queries answer, with the right answers."""
+    nested = S.replace("*", "(COUNT(*) AS ?n)") + "{" * 100 + " ?s a ?c " + "}" * 100
+    flat = S.replace("*", "(COUNT(*) AS ?n)") + "{ ?s a ?c }"
+    assert count(post(hardened, nested)) == count(post(hardened, flat)) > 0
+    union = ("SELECT (COUNT(*) AS ?n) WHERE { " + " UNION ".join(
+        f"{{ BIND({i} AS ?x) }}" for i in range(400)) + " }")
+    assert count(post(hardened, union)) == 400
+    values = ("SELECT (COUNT(*) AS ?n) WHERE { VALUES ?x { "
+              + " ".join(str(i) for i in range(20_000)) + " } }")
+    assert count(post(hardened, values)) == 20_000
+    within = ("SELECT (COUNT(*) AS ?n) WHERE { VALUES ?x { 1 2 3 } FILTER(?x IN ("
+              + ", ".join(str(i) for i in range(0, 10_000, 2)) + ")) }")
+    assert count(post(hardened, within)) == 1
+    path = S.replace("*", "(COUNT(*) AS ?n)") + "{ ?s " + "/".join(["a"] * 50) + " ?o }"
+    assert count(post(hardened, path)) == 0
+
+
+def test_every_stored_query_is_within_the_limits() -> None:
+    benchmarks = Path(__file__).parent.parent / "benchmarks" / "queries"
+    queries = [q.text for q in catalogue().values()]
+    queries += [p.read_text(encoding="utf-8") for p in sorted(benchmarks.glob("*.rq"))]
+    assert len(queries) > 30
+    for text in queries:
+        check_structure(text)
+
+
+#: Pieces a query is nested from, with what each costs in the engines' trees.
+_WRAPS = st.sampled_from([("{ ", " }"), ("{ ?s ?p ?o OPTIONAL { ", " } }"), ("( ", " )"),
+                          ("[ ?q ", " ]"), ("STR(", ")"), ("!", ""), ("1 + ", ""),
+                          ("{ } UNION { ", " }"), ("<p>/", "")])
+
+
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(layers=st.lists(st.tuples(_WRAPS, st.integers(1, 400)), min_size=1, max_size=4))
+def test_the_depth_check_keeps_every_shape_off_the_engines_stack(
+        hardened: ServerProcess, layers: list[tuple[tuple[str, str], int]]) -> None:
+    """Mixed nestings and chains: refused by the check (400), or run without killing a worker.
+
+    Whatever the mixture, the answer is a 400 naming the depth, an answer, a grammar error
+    from the engine (400) or the time limit (503) — never a dead worker or a 500.
+    """
+    inner = "?s ?p ?o"
+    for (before, after), times in layers:
+        inner = before * times + inner + after * times
+    query = S + "{ " + inner + " }"
+    try:
+        check_structure(query)
+        refused = False
+    except QueryError:
+        refused = True
+    deaths = deaths_logged(hardened)
+    response = post(hardened, query)
+    assert response.status_code in (200, 400, 503), response.text[:300]
+    assert "Traceback" not in response.text
+    if refused:
+        assert_error(response, 400, "levels deep")
+    assert deaths_logged(hardened) == deaths, hardened.log[-5:]
