@@ -1,18 +1,23 @@
 """The query service behind the endpoint: check a query, run it where it can be stopped, count.
 
-The web layer only speaks HTTP; everything about SPARQL is here or below: the size limit, the
-syntax / update / ``SERVICE`` checks of :func:`mckg.query.check.inspect_query` (run for every store,
-before any engine sees the text), the output formats a query form allows, and the choice of
-executor — a :class:`~mckg.query.workers.WorkerPool` for local engines, the request thread for a
-remote endpoint (its HTTP client enforces the time limit).
+The web layer only speaks HTTP; everything about SPARQL is here or below: the size and depth
+limits, the syntax / update / ``SERVICE`` checks of :func:`mckg.query.check.inspect_query` (run
+for every store, before any engine sees the text), the output formats a query form allows, the
+limits on answers (rows and bytes), and the choice of executor — a
+:class:`~mckg.query.workers.WorkerPool` for local engines, the request thread for a remote
+endpoint (its HTTP client enforces the time limit).
+
+The executor also runs the slow part of the check, rdflib's parse (only for what the fast
+lexical check cannot classify): in a worker, under the time limit, when there are workers.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Protocol
 
 from rdflib import Graph, URIRef
@@ -25,9 +30,10 @@ from ..rdf.namespaces import rebase_prefixes
 from ..store import Store, outputs_for, serialize_result
 from ..store.base import QueryDataset
 from ..store.provision import ProvisionReport, provision
+from ..store.results import UNLIMITED
 from .check import inspect_query
 from .info import QueryError, QueryInfo
-from .workers import JobResult, QueryJob, WorkerConfig, WorkerPool, execute_job
+from .workers import JobResult, LaneLoad, QueryJob, WorkerConfig, WorkerPool, execute_job
 
 log = logging.getLogger("mckg.query.service")
 
@@ -36,10 +42,18 @@ _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$")
 
 
 class Executor(Protocol):
-    """Runs a :class:`QueryJob` within the time limit."""
+    """Runs a :class:`QueryJob`, and the full check of a query, within the time limit."""
 
     def run(self, job: QueryJob) -> JobResult:
         """Run the job; raise the errors :meth:`WorkerPool.run` documents."""
+        ...
+
+    def inspect(self, text: str, allowlist: tuple[str, ...],
+                known: tuple[tuple[str, str], ...] | None, *, client: str | None = None) -> QueryInfo:
+        """The full check of :func:`mckg.query.parse.full_inspect`.
+
+        :raise QueryError: the query is malformed or refused.
+        """
         ...
 
     def close(self) -> None:
@@ -48,7 +62,11 @@ class Executor(Protocol):
 
 
 class InlineExecutor:
-    """Runs jobs in the calling thread: for stores whose client enforces the time limit."""
+    """Runs jobs in the calling thread: for stores whose client enforces the time limit.
+
+    The full check runs here too, after the lexical limits of
+    :func:`mckg.query.check.check_structure` (a remote store has no workers to run it in).
+    """
 
     def __init__(self, store: Store, config: WorkerConfig) -> None:
         self.store = store
@@ -57,6 +75,13 @@ class InlineExecutor:
     def run(self, job: QueryJob) -> JobResult:
         """Evaluate in this thread (the remote store's HTTP timeout bounds it)."""
         return execute_job(self.store, job, self.config)
+
+    def inspect(self, text: str, allowlist: tuple[str, ...],
+                known: tuple[tuple[str, str], ...] | None, *, client: str | None = None) -> QueryInfo:
+        """Parse with rdflib in this thread."""
+        from .parse import full_inspect
+
+        return full_inspect(text, allowlist, known)
 
     def close(self) -> None:
         """Nothing to release: the store is closed by its owner."""
@@ -102,12 +127,14 @@ class QueryService:
         url = store_url if store_url is not None else (settings.store or "memory")
         store, report = provision(settings, url)
         config = WorkerConfig(prefixes=rebase_prefixes(settings.base),
-                              context=project_context()["@context"])
+                              context=project_context()["@context"],
+                              memory=settings.worker_memory)
         executor: Executor
         try:
             if workers and store.needs_workers:
                 pool = WorkerPool(store.worker_spec(), config, size=settings.query_workers,
-                                  timeout=settings.query_timeout)
+                                  reserved=settings.reserved_workers,
+                                  timeout=settings.query_timeout, queue_wait=settings.queue_wait)
                 pool.start()
                 executor = pool
             else:
@@ -135,14 +162,18 @@ class QueryService:
         return cls(settings, store, InlineExecutor(store, config))
 
     # -- queries -------------------------------------------------------------------------
-    def check(self, text: str, *, thorough: bool = False) -> QueryInfo:
+    def check(self, text: str, *, thorough: bool = False, client: str | None = None) -> QueryInfo:
         """Refuse what must not run, before any engine sees it.
 
         ``thorough`` parses with rdflib even when the engine would report syntax errors
-        itself (for answers that no engine produces, like the query page).
+        itself (for answers that no engine produces, like the query page). rdflib's parse
+        runs in a worker (:meth:`Executor.inspect`); ``client`` is who asked, for the
+        workers' accounting.
 
-        :raise QueryError: 413 too long; 400 malformed (with line and column), or an update
-            sent as a query; 403 ``SERVICE`` to an endpoint not on the allow-list.
+        :raise QueryError: 413 too long; 400 nested too deep, malformed (with line and
+            column), or an update sent as a query; 403 ``SERVICE`` to an endpoint not on the
+            allow-list.
+        :raise PoolError: the full check ran past the time limit, or found no free worker.
         """
         if len(text.encode("utf-8")) > self.settings.max_query_bytes:
             raise QueryError(f"the query is longer than the limit of "
@@ -151,7 +182,8 @@ class QueryService:
             raise QueryError("the query is empty")
         return inspect_query(text, service_allowlist=self.settings.service_allowlist,
                              prefixes=self.prefixes,
-                             fast=self.store.checks_syntax and not thorough)
+                             fast=self.store.checks_syntax and not thorough,
+                             full=partial(self.executor.inspect, client=client))
 
     @staticmethod
     def outputs(info: QueryInfo) -> tuple[str, ...]:
@@ -160,26 +192,47 @@ class QueryService:
 
     def run(self, text: str, info: QueryInfo, media_type: str,
             dataset: QueryDataset | None = None, *, base_iri: str | None = None,
-            limit: int | None = None) -> Answer:
+            limit: int | None = None, client: str | None = None) -> Answer:
         """Run a checked query and serialize its answer as ``media_type``.
 
-        ``limit`` replaces the configured result limit (the server's own pages need whole
-        answers; strangers' queries get the public limit).
+        ``limit`` marks the server's own queries (its pages): it replaces the configured
+        result limit, answers are not cut at ``result_bytes`` (a page needs whole answers)
+        and they run in the workers' reserved lane. Strangers' queries get the public limits;
+        ``client`` is who asked, for the workers' accounting of deaths.
+
+        A graph named more than once (``FROM``, ``FROM NAMED``, ``default-graph-uri``,
+        ``named-graph-uri``) is named once: naming one graph 500 times took 29 s, and twice
+        duplicated its blank nodes in the merge.
 
         :raise QueryError: the engine refused it.
         :raise StoreError: the store failed.
-        :raise PoolError: time limit (503), all workers busy (503), a worker died (500).
+        :raise PoolError: time or memory limit (503), all workers busy (503), a worker
+            crashed (400) or died (500), a client whose queries keep killing workers (429).
         """
         if dataset is not None:
             for iri in (*dataset.default_graphs, *dataset.named_graphs):
                 if not _ABSOLUTE_IRI.match(iri):
                     raise QueryError(f"not an absolute IRI: {iri!r} (default-graph-uri and "
                                      "named-graph-uri take graph IRIs)")
-        job = QueryJob(text=text, info=info.resolved(base_iri), media_type=media_type,
+            dataset = QueryDataset(_once(dataset.default_graphs), _once(dataset.named_graphs))
+        resolved = info.resolved(base_iri)
+        resolved = replace(resolved, from_graphs=_once(resolved.from_graphs),
+                           from_named=_once(resolved.from_named))
+        own = limit is not None
+        job = QueryJob(text=text, info=resolved, media_type=media_type,
                        limit=limit or self.settings.result_limit, dataset=dataset,
-                       base_iri=base_iri)
+                       base_iri=base_iri,
+                       max_bytes=UNLIMITED if own else self.settings.result_bytes,
+                       own=own, client=client)
         result = self.executor.run(job)
         return Answer(result.body, result.media_type, result.truncated, result.seconds)
+
+    def load(self) -> dict[str, LaneLoad]:
+        """How busy the workers' lanes are (``general``, ``reserved``); empty without workers.
+
+        For the web layer, to turn work away before it queues for a worker.
+        """
+        return self.executor.load() if isinstance(self.executor, WorkerPool) else {}
 
     # -- the dataset ---------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
@@ -220,6 +273,11 @@ class QueryService:
         self.store.close()
 
 
+def _once(iris: Iterable[str]) -> tuple[str, ...]:
+    """``iris`` without repeats, in their order."""
+    return tuple(dict.fromkeys(iris))
+
+
 def query_store(store: Store, settings: Settings, text: str, *,
                 results: str = "application/sparql-results+json", graphs: str = "text/turtle",
                 inferred: bool = True) -> tuple[QueryInfo, Answer]:
@@ -233,7 +291,8 @@ def query_store(store: Store, settings: Settings, text: str, *,
     :raise QueryError: the query is refused or fails.
     :raise StoreError: the store failed.
     """
-    service = QueryService.inline(settings.with_(result_limit=2**62), store)
+    service = QueryService.inline(settings.with_(result_limit=2**62, result_bytes=UNLIMITED),
+                                  store)
     info = service.check(text)
     dataset = None
     inferred_graph = f"{settings.base}graph/inferred"
