@@ -360,3 +360,85 @@ def test_the_service_reports_how_busy_its_lanes_are(tmp_path: Path) -> None:
         assert json.loads(answer.body) == {"head": {}, "boolean": True}
     finally:
         service.close()
+
+
+# ---- worker deaths: logged, the query and then its client refused, replacements backing off ----
+
+@pytest.fixture(scope="module")
+def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A query service in this process with one general worker, on a small memory store,
+    64 MiB per query: a cross product of its 3,000 triples needs far more."""
+    from mckg.query.service import QueryService
+
+    data = tmp_path_factory.mktemp("tight") / "small.ttl"
+    data.write_text("".join(f"<http://example.org/s{i}> <http://example.org/p{i % 7}> {i} .\n"
+                            for i in range(3000)), encoding="utf-8")
+    service = QueryService.open(Settings(extra_files=(data,), include_shipped=False,
+                                         reasoning=False, query_workers=1, reserved_workers=1,
+                                         worker_memory=64 * 2**20, query_timeout=20,
+                                         queue_wait=15))
+    yield service
+    service.close()
+
+
+def test_a_client_whose_queries_keep_killing_workers_is_refused(
+        tight: object, caplog: pytest.LogCaptureFixture) -> None:
+    from mckg.query.service import QueryService
+    from mckg.query.workers import ClientRefused, QueryOutOfMemory
+
+    assert isinstance(tight, QueryService)
+    client = "198.51.100.7"
+    caplog.set_level("INFO", logger="mckg.query.workers")
+    for attempt in range(3):  # three different queries, three deaths
+        query = CROSS.replace("LIMIT 1", f"LIMIT {attempt + 1}")
+        with pytest.raises(QueryOutOfMemory, match="64 MiB"):
+            tight.run(query, tight.check(query, client=client), SRJ, client=client)
+    deaths = [r.getMessage() for r in caplog.records if " died " in r.getMessage()]
+    assert len(deaths) == 3 and all(client in line for line in deaths), deaths
+    assert [line.rsplit("replacing it in ", 1)[1] for line in deaths] == ["0.0 s", "0.5 s",
+                                                                          "1.0 s"]
+    with pytest.raises(ClientRefused, match="stopped 3 query workers") as refused:
+        tight.check("ASK { ?s ?p ?o }", client=client)
+        tight.run("ASK { ?s ?p ?o }", tight.check("ASK { ?s ?p ?o }"), SRJ, client=client)
+    assert refused.value.status == 429 and 0 < (refused.value.retry_after or 0) <= 60
+    # Another client is served (once the worker is back: the wait is bounded by queue_wait).
+    answer = tight.run("ASK { ?s ?p 7 }", tight.check("ASK { ?s ?p 7 }"), SRJ,
+                       client="203.0.113.9")
+    assert json.loads(answer.body)["boolean"] is True
+
+
+def test_a_crash_in_the_engine_is_a_400_that_says_so(tight: object,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """A worker that dies of SIGSEGV (what a stack overflow was) while running a query."""
+    import os
+    import signal
+
+    from mckg.query.service import QueryService
+    from mckg.query.workers import QueryCrashed
+
+    assert isinstance(tight, QueryService)
+    caplog.set_level("INFO", logger="mckg.query.workers")
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            tight.run(slow, tight.check(slow), SRJ, client="192.0.2.1")
+        except BaseException as exc:  # collected for the assertion below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    pool = tight.executor
+    deadline = time.monotonic() + 15
+    while not pool.load()["general"].busy:  # type: ignore[attr-defined]  # bounded
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.3)
+    busy = [w for w in pool._all if w.lane == "general"]  # type: ignore[attr-defined]
+    os.kill(busy[0].pid, signal.SIGSEGV)
+    thread.join(20)
+    assert len(outcome) == 1 and isinstance(outcome[0], QueryCrashed), outcome
+    assert outcome[0].status == 400 and "SIGSEGV" in outcome[0].message
+    logged = f"died (exit code -11) running a {len(slow)}-byte query from 192.0.2.1"
+    assert any(logged in r.getMessage() for r in caplog.records)

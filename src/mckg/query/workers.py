@@ -471,6 +471,8 @@ class WorkerPool:
                 try:
                     fresh = self._spawn(worker.lane)
                 except PoolError as exc:
+                    if self._closed.is_set():
+                        return  # closed while it started: the store may be gone already
                     log.error("replacing a query worker failed (attempt %d): %s", attempt + 1,
                               exc.message)
                     self._closed.wait(1 + attempt)
