@@ -36,6 +36,7 @@ from rdflib import Graph
 from ..rdf.files import serialize
 from ..rdf.formats import FORMATS as RDF_FORMATS
 from ..rdf.formats import RESULT_MEDIA_TYPES, RdfFormat, rdf_format, result_format
+from .errors import StoreError
 
 _GRAPH_BY_MEDIA_TYPE: dict[str, RdfFormat] = {f.media_type: f for f in RDF_FORMATS}
 
@@ -262,10 +263,15 @@ def serialize_result(result: NativeResult, media_type: str, *, limit: int,
     :raise ValueError: ``media_type`` does not fit the result's query form.
     :raise AnswerTooLarge: a SELECT answer bounded by its own ``LIMIT`` passed ``max_bytes``;
         evaluate the query again with ``query_limit`` unset (see the module docstring).
+    :raise StoreError: the store failed while the answer was read (Oxigraph evaluates lazily,
+        so a damaged block is found here, not when the query starts).
     """
     try:
         return _serialize(result, media_type, limit=limit, max_bytes=max_bytes,
                           prefixes=prefixes, context=context)
+    except (RuntimeError, OSError) as exc:
+        raise StoreError(f"the store failed while the answer was read ({str(exc)[:300]}); "
+                         "`mckg store check` tells whether it is damaged") from None
     finally:
         result.release()
 
