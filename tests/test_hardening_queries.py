@@ -252,6 +252,22 @@ def test_answers_are_cut_at_the_byte_limit_and_say_so(hardened: ServerProcess, q
         assert len(Graph().parse(data=response.text, format=fmt)) > 50
 
 
+def test_rows_of_megabyte_literals_are_cut_at_the_byte_limit(hardened: ServerProcess) -> None:
+    """The adversarial run's 995-byte query answered with 128 MiB: 128 rows of 1 MiB strings,
+    doubled twenty times from one character, under the query's own LIMIT."""
+    doublings = " ".join(f"BIND(CONCAT(?v{i}, ?v{i}) AS ?v{i + 1})" for i in range(20))
+    query = (f"SELECT ?i ?v20 WHERE {{ VALUES ?i {{ {' '.join(map(str, range(128)))} }} "
+             f'BIND("x" AS ?v0) {doublings} }} LIMIT 128')
+    assert len(query) < 1500
+    started = time.monotonic()
+    response = post(hardened, query)
+    assert response.status_code == 200, response.text[:300]
+    assert len(response.content) <= RESULT_BYTES
+    assert response.headers.get("X-MCKG-Truncated") == "true"
+    assert response.json()["results"]["bindings"] == []  # not even one row fits in 64 KiB
+    assert time.monotonic() - started < LIMIT
+
+
 def test_a_small_answer_is_whole(hardened: ServerProcess) -> None:
     response = post(hardened, "SELECT ?s WHERE { ?s a ?c } LIMIT 10")
     assert response.status_code == 200 and "X-MCKG-Truncated" not in response.headers
