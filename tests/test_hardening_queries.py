@@ -458,3 +458,28 @@ def test_a_crash_in_the_engine_is_a_400_that_says_so(tight: object,
     assert outcome[0].status == 400 and "SIGSEGV" in outcome[0].message
     logged = f"died (exit code -11) running a {len(slow)}-byte query from 192.0.2.1"
     assert any(logged in r.getMessage() for r in caplog.records)
+
+
+def test_a_worker_that_died_while_idle_is_not_blamed_on_the_next_query(
+        tight: object, caplog: pytest.LogCaptureFixture) -> None:
+    import os
+    import signal
+
+    from mckg.query.service import QueryService
+
+    assert isinstance(tight, QueryService)
+    caplog.set_level("INFO", logger="mckg.query.workers")
+    pool = tight.executor
+    deadline = time.monotonic() + 20
+    while pool.load()["general"].idle < 1:  # type: ignore[attr-defined]  # bounded
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    idle = next(w for w in pool._idle["general"])  # type: ignore[attr-defined]
+    os.kill(idle.pid, signal.SIGKILL)
+    idle.process.join(5)
+    query = "ASK { ?s ?p 42 }"
+    answer = tight.run(query, tight.check(query), SRJ, client="192.0.2.99")
+    assert json.loads(answer.body)["boolean"] is True
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("had stopped while idle" in m for m in messages), messages
+    assert not any("192.0.2.99" in m for m in messages), messages

@@ -541,10 +541,9 @@ class WorkerPool:
             raise PoolError("the server is shutting down")
         key = _job_key(job)
         self._refuse(key, job.client)
-        worker = self._acquire(cheap=job.own or self._known_cheap(key))
+        worker = self._handed(job, cheap=job.own or self._known_cheap(key))
         started = time.monotonic()
         try:
-            worker.conn.send(job)
             if not worker.conn.poll(self.timeout):
                 self._remember(key, math.inf)
                 self.timeouts += 1
@@ -572,6 +571,23 @@ class WorkerPool:
             name, message = payload
             raise KINDS.get(name, StoreError)(message)
         raise WorkerFailed(f"internal error in the query worker ({payload})")
+
+    def _handed(self, job: Job, *, cheap: bool) -> _Worker:
+        """A free worker that has taken ``job``.
+
+        A worker that died while idle (the system's out-of-memory killer, an operator) cannot
+        take it: it is replaced, not blamed on this query, and the next free one is asked.
+        """
+        for _ in range(self.size + self.reserved):  # bounded: each try replaces a worker
+            worker = self._acquire(cheap=cheap)
+            try:
+                worker.conn.send(job)
+                return worker
+            except (OSError, ValueError):
+                log.warning("query worker %s had stopped while idle; replacing it", worker.pid)
+                self._replace(worker, kill=True)
+        raise PoolBusy("the query workers stopped while idle and are being replaced; try again "
+                       "shortly", retry_after=1)
 
     def _acquire(self, *, cheap: bool) -> _Worker:
         """A free worker: a cheap job takes a reserved one, else a general one.
