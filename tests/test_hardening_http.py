@@ -464,16 +464,26 @@ SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
 def test_one_client_cannot_take_more_than_its_share(strict: ServerProcess) -> None:
     statuses: list[int] = []
 
-    def hold() -> None:
-        r = requests.post(strict.sparql, data={"query": SLOW_QUERY}, timeout=TIMEOUT,
-                          headers={"Accept": "application/sparql-results+json"})
+    def hold(n: int) -> None:
+        # Each holder's text differs: a query stopped once is refused at once the next time.
+        r = requests.post(strict.sparql, data={"query": f"{SLOW_QUERY} # holder {n} {time.time()}"},
+                          timeout=TIMEOUT, headers={"Accept": "application/sparql-results+json"})
         statuses.append(r.status_code)
 
-    holders = [threading.Thread(target=hold) for _ in range(2)]
+    holders = [threading.Thread(target=hold, args=(n,)) for n in range(2)]
     for thread in holders:
         thread.start()
     try:
-        time.sleep(1.5)  # both are in progress: the time limit is 4 s
+        # Both are in progress well within the time limit (4 s). A probe takes a slot while
+        # it is answered, so probing starts only once the holders have surely arrived; on a busy
+        # machine they may take longer, and the first refusal shows they have.
+        time.sleep(1.5)
+        for _ in range(20):
+            probe = requests.get(strict.sparql, params={"query": "ASK {}"}, timeout=5,
+                                 headers={"Accept": "application/sparql-results+json"})
+            if probe.status_code == 429:
+                break
+            time.sleep(0.1)
         for headers in ({}, {"X-Forwarded-For": "198.51.100.7", "Forwarded": "for=198.51.100.7"}):
             refused = requests.get(strict.sparql, params={"query": "ASK {}"}, timeout=5,
                                    headers={"Accept": "text/plain", **headers})
