@@ -28,7 +28,7 @@ transactions hold every change in memory until the commit (2.6 GB and 95 s for a
 triples with their default-graph copies, measured), and its fast bulk loader is not
 transactional. So a load works on a *copy-on-write checkpoint* of the store: RocksDB's
 checkpoint hard-links the immutable table files into a sibling folder
-(``.NAME.mckg-load-XXXX``, instant, no data copied), the bulk loader fills that copy batch by
+(``.NAME.mckg-load-<random hex>``, instant, no data copied), the bulk loader fills that copy batch by
 batch (bounded memory), the marker is written into it, and the two folders are exchanged in
 one ``renameat2(RENAME_EXCHANGE)`` system call. Before that call the store is untouched;
 after it, complete. A load that fails or is killed leaves only the sibling folder, which the
@@ -68,7 +68,7 @@ except ImportError:  # pragma: no cover - Windows
 
 MARKER_FILE = "mckg-store.json"
 LOCK_FILE = "mckg-store.lock"
-#: Infix of the sibling folders a bulk load stages in (``.NAME.mckg-load-XXXX``).
+#: Infix of the sibling folders a bulk load stages in (``.NAME.mckg-load-<random hex>``).
 STAGING_INFIX = ".mckg-load-"
 _RENAME_EXCHANGE = 2  # linux/fs.h
 
