@@ -15,12 +15,12 @@ from typing import NoReturn
 import click
 from rdflib import Graph
 
-from . import __version__
-from .build.graphs import LAYERS, KnowledgeGraph, build
-from .config import Settings, load_settings
-from .rdf.files import DataError
-from .rdf.formats import FORMATS, rdf_format
-from .store import Store, default_serve_store
+from .. import __version__
+from ..build.graphs import LAYERS, KnowledgeGraph, build
+from ..config import Settings, load_settings
+from ..rdf.files import DataError
+from ..rdf.formats import FORMATS, rdf_format
+from ..store import Store, default_serve_store
 
 #: ``--store`` of the commands that read the graph (serve and load have their own wording).
 STORE_HELP = ("Run on this store: memory, oxigraph:PATH or sparql+http(s)://…, loaded with the "
@@ -62,8 +62,8 @@ class State:
         store is built now (``reasoning`` overrides the setting for it alone: a persistent
         store keeps the inferences it was loaded with).
         """
-        from .store import StoreError
-        from .store.provision import provision
+        from ..store import StoreError
+        from ..store.provision import provision
 
         settings = self.settings
         if reasoning is not None and url.strip() in ("memory", "memory:"):
@@ -115,8 +115,8 @@ def main(ctx: click.Context, config_file: Path | None, base_iri: str | None,
 def validate(state: State, inference: str) -> None:
     """Check ontology, data and shapes; exit 1 if a shape is violated or a literal is
     ill-typed (e.g. "abc"^^xsd:integer, reported with its file and line)."""
-    from .build.validation import validate as run
-    from .rdf.namespaces import rebase_prefixes
+    from ..build.validation import validate as run
+    from ..rdf.namespaces import rebase_prefixes
 
     kg = state.graph(reasoning=inference in ("owlrl", "all"))
     prefixes = sorted(rebase_prefixes(kg.base).items(), key=lambda kv: -len(kv[1]))
@@ -146,8 +146,8 @@ def validate(state: State, inference: str) -> None:
 @click.pass_obj
 def build_cmd(state: State, out_dir: Path, store_option: str | None) -> None:
     """Write the merged asserted graph, the inferred graph and the dataset with named graphs."""
-    from .dataset.export import export_graphs, store_graphs
-    from .store import StoreError
+    from ..dataset.export import export_graphs, store_graphs
+    from ..store import StoreError
 
     base = state.settings.base
     outputs = {
@@ -195,8 +195,8 @@ def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
     What the store holds is exported (``user`` covers every graph that is no layer's,
     including what mckg load added), read by the store's own engine.
     """
-    from .dataset.export import export_store
-    from .store import StoreError
+    from ..dataset.export import export_store
+    from ..store import StoreError
 
     url = state.store_url(store_option)
     with state.store(url, reasoning=True) as store:
@@ -217,8 +217,8 @@ def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
 
 def write_published_dumps(settings: Settings, store: Store, folder: Path) -> None:
     """Write the dumps ``mckg serve`` publishes, and their DCAT + VoID description."""
-    from .linked.site import LinkedData
-    from .query.service import QueryService
+    from ..linked.site import LinkedData
+    from ..query.service import QueryService
 
     site = LinkedData.for_service(QueryService.inline(settings, store), settings,
                                   dumps_dir=folder)
@@ -247,11 +247,11 @@ def query(state: State, query: str, out_format: str, inferred: bool,
     answers print as a table or as CSV, TSV, JSON or XML results; CONSTRUCT and DESCRIBE as
     Turtle, or RDF/XML with --format xml and JSON-LD with --format json.
     """
-    from .query.info import QueryError
-    from .query.service import query_store
-    from .query.stored import catalogue
-    from .query.table import table_from_json
-    from .store import StoreError
+    from ..query.info import QueryError
+    from ..query.service import query_store
+    from ..query.stored import catalogue
+    from ..query.table import table_from_json
+    from ..store import StoreError
 
     looks_like_file = query.endswith(".rq") or ("\n" not in query and len(query) < 256
                                                  and Path(query).is_file())
@@ -293,9 +293,9 @@ def stats(state: State, as_json: bool, store_option: str | None) -> None:
 
     What the store holds is counted by its own engine (loaded graphs included).
     """
-    from .build.validation import load_shapes
-    from .dataset.stats import compute
-    from .store import StoreError
+    from ..build.validation import load_shapes
+    from ..dataset.stats import compute
+    from ..store import StoreError
 
     with state.store(state.store_url(store_option), reasoning=True) as store:
         try:
@@ -340,9 +340,9 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
     """
     import time
 
-    from .store import StoreError, default_serve_store, open_store
-    from .store.loading import DEFAULT_BATCH, load_files
-    from .store.provision import reserved_graphs
+    from ..store import StoreError, default_serve_store, open_store
+    from ..store.loading import DEFAULT_BATCH, load_files
+    from ..store.provision import reserved_graphs
 
     settings = state.settings
     url = store_url or settings.store or default_serve_store()
@@ -403,8 +403,8 @@ def store_group() -> None:
 def store_check(state: State, store_option: str | None) -> None:
     """Open the store, read every statement once, count the graphs and compare them with its
     marker; exit 1 if it is damaged."""
-    from .store import StoreError
-    from .store.provision import check
+    from ..store import StoreError
+    from ..store.provision import check
 
     url = state.store_url(store_option)
     try:
@@ -431,8 +431,8 @@ def store_check(state: State, store_option: str | None) -> None:
 def store_repair(state: State, store_option: str | None) -> None:
     """Move a damaged Oxigraph store aside (kept as NAME.damaged-…), load the graph into a new
     one, as mckg serve with these options would, and load again the files mckg load added."""
-    from .store import StoreError
-    from .store.provision import check, repair
+    from ..store import StoreError
+    from ..store.provision import check, repair
 
     url = state.store_url(store_option)
     try:
@@ -457,10 +457,10 @@ def store_repair(state: State, store_option: str | None) -> None:
               help="Rewrite the diagram block in this Markdown file (e.g. docs/model.md).")
 def diagram(target: Path | None) -> None:
     """Print (or write into docs) the class diagram generated from the ontology and shapes."""
-    from .build.diagram import mermaid, replace_block
-    from .build.graphs import layer_files
-    from .build.validation import load_shapes
-    from .rdf.files import read_file
+    from ..build.diagram import mermaid, replace_block
+    from ..build.graphs import layer_files
+    from ..build.validation import load_shapes
+    from ..rdf.files import read_file
 
     ontology = Graph()
     for path in layer_files("ontology"):
@@ -507,12 +507,12 @@ def serve(state: State, host: str | None, port: int | None, store_url: str | Non
     import logging
     import signal
 
-    from .query.service import QueryService
-    from .query.workers import PoolError
-    from .store import StoreError, default_serve_store
-    from .web import create_app, public_root
-    from .web.assets import AssetError
-    from .web.serving import bound_port, make_server
+    from ..query.service import QueryService
+    from ..query.workers import PoolError
+    from ..store import StoreError, default_serve_store
+    from ..web import create_app, public_root
+    from ..web.assets import AssetError
+    from ..web.serving import bound_port, make_server
 
     options: dict[str, object] = {
         "host": host, "port": port, "store": store_url, "query_workers": workers,
