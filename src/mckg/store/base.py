@@ -28,6 +28,7 @@ from rdflib import Dataset
 from ..query.check import inspect_query
 from ..query.info import QueryInfo
 from ..rdf.files import format_for_path
+from .errors import StoreError
 from .loading import LoadRecord, read_quads
 from .results import NativeResult
 
@@ -148,6 +149,17 @@ class Store(ABC):
         """
         quads = read_quads(path, format_for_path(path), graph=graph, counts={})
         self.load_nquads(ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"")
+
+    def replace_graph(self, graph: str, data: bytes) -> None:
+        """Make the named graph ``graph`` hold exactly the N-Triples ``data``, atomically.
+
+        Readers see the old graph or the new one, never a mix or an empty graph in between
+        (``load_nquads(..., replace=...)`` drops first, in a transaction of its own). The
+        merged default graph follows. Backends that cannot do it in one transaction refuse.
+
+        :raise StoreError: the data is invalid, or the store cannot replace atomically.
+        """
+        raise StoreError(f"{self.kind} stores cannot replace a graph in one transaction")
 
     @abstractmethod
     def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,

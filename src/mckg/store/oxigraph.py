@@ -347,6 +347,22 @@ class OxigraphEngine(Store):
         self._drop(list(replace))
         self.extend(quads)
 
+    def replace_graph(self, graph: str, data: bytes) -> None:
+        """Replace ``graph`` by the N-Triples ``data`` and keep the merge in step, in one
+        SPARQL update: Oxigraph applies a whole update in one transaction, all or nothing."""
+        self._writable()
+        try:
+            triples = list(ox.parse(data, ox.RdfFormat.N_TRIPLES))
+        except SyntaxError as exc:
+            raise StoreInputError(f"invalid N-Triples: {exc}") from None
+        body = (ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"").decode("utf-8")
+        name = _iri(graph)
+        self.update(
+            "DELETE { ?s ?p ?o } WHERE { GRAPH " + name + " { ?s ?p ?o } "
+            "FILTER NOT EXISTS { GRAPH ?h { ?s ?p ?o } FILTER (?h != " + name + ") } } ; "
+            "DROP SILENT GRAPH " + name + " ; "
+            "INSERT DATA { GRAPH " + name + " {\n" + body + "}\n" + body + "}")
+
     def extend(self, quads: Iterable[ox.Quad]) -> None:
         """Add named-graph ``quads`` and their copies in the merged default graph, atomically."""
 
