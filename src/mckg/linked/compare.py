@@ -108,6 +108,11 @@ class Row:
     within: Link | None
     cells: dict[str, Cell]
 
+    @property
+    def answered(self) -> int:
+        """How many columns have at least one fact for this jurisdiction."""
+        return sum(1 for cell in self.cells.values() if cell.facts)
+
 
 @dataclass
 class Wave:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from ..dataset.metadata import dataset_iri
 from ..query.service import QueryService
 from ..store import Store
 from .catalog import catalog_iri, describe_dataset
+from .cite import Citations, Work
 from .compare import Comparison, compare
 from .describe import Describer, Description
 from .dumps import Dump, read_manifest, write_dumps
@@ -72,6 +73,7 @@ class LinkedData:
         self.site = Site(settings.base)
         self.index = GraphIndex(runner)
         self.describer = Describer(self.index, self.site)
+        self.citations = Citations(runner)
         self._counts = counts
         self._triples = triples
         self.store = store
@@ -124,6 +126,17 @@ class LinkedData:
         # The whole description belongs to both documents: distributions, the publisher and
         # the SPARQL service are described nowhere else.
         return self.description()
+
+    def dataset_work(self) -> Work | None:
+        """The dataset as a citable work (its ``dct:bibliographicCitation``), if it has one."""
+        return self.citations.work(str(dataset_iri(self.site.base)))
+
+    def report(self) -> Work | None:
+        """The citable work most facts are derived from (all of them, in the shipped data)."""
+        works = self.citations.works()
+        counts = Counter(p.document.iri for p in self.index.provenance().values()
+                         if p.document is not None and p.document.iri in works)
+        return works[counts.most_common(1)[0][0]] if counts else None
 
     def search(self, query: str) -> list[Hit]:
         """Label search."""

@@ -77,6 +77,13 @@ def href(iri: str) -> str | None:
     return linked().site.href(str(iri))
 
 
+@bp.app_template_global("known_endpoints")
+def known_endpoints() -> set[str]:
+    """Template global: the app's endpoints, so the navigation (``ld/nav.html``) lists only
+    pages this app serves (an app without a blueprint renders without its entry)."""
+    return set(current_app.view_functions)
+
+
 # -- negotiation ---------------------------------------------------------------------------
 def _chosen(suffix: str | None, offers: tuple[str, ...] = DOCUMENT_MEDIA_TYPES) -> str:
     """The media type to answer with: the extension's, else ``format=``, else ``Accept``.
@@ -293,6 +300,22 @@ def compare_csv() -> Response:
     name = "mckg-comparison" + (f"-wave-{wave}" if wave is not None else "") + ".csv"
     return Response(body, 200, content_type="text/csv; charset=utf-8; header=present",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/countries", methods=["GET", "HEAD"])
+def countries() -> Response:
+    """Every country and region some fact is about: survey partners, then the others."""
+    table = linked().comparison(None)
+    groups = [("Survey partners", [r for r in table.rows if r.partner]),
+              ("Other countries and regions", [r for r in table.rows if not r.partner])]
+    return _html("ld/countries.html", table=table, groups=groups)
+
+
+@bp.route("/about", methods=["GET", "HEAD"])
+def about() -> Response:
+    """What the dataset is, how to cite the report, the dataset and a page."""
+    ld = linked()
+    return _html("ld/about.html", report=ld.report(), dataset=ld.dataset_work())
 
 
 @bp.route("/downloads", methods=["GET", "HEAD"])
