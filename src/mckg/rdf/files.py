@@ -18,14 +18,17 @@ is accepted or refused the same way, with the same message, whichever command re
 - **JSON-LD and RDF/XML are parsed by rdflib with hardened parsers, and nothing is ever
   fetched**: every JSON-LD context rdflib would fetch, at any level (the document's, a term's,
   a type's, an ``@import``), goes through one document loader that answers the project's own
-  context from the package and refuses every other URL; RDF/XML is read by an expat reader
-  that refuses any DTD wherever it appears, so no entity is declared, expanded or opened.
+  context and the two contexts European Digital Credentials name (Verifiable Credentials v1 and
+  ELM's EDC profile, :data:`KNOWN_CONTEXTS`) from the package and refuses every other URL;
+  RDF/XML is read by an expat reader that refuses any DTD wherever it appears, so no entity is
+  declared, expanded or opened.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import gzip
 import io
 import json
@@ -387,12 +390,33 @@ class RemoteDocumentRefused(Exception):
         super().__init__(url)
 
 
-def local_documents(url: str) -> dict[str, Any]:
-    """The JSON-LD document loader of mckg: the project's context from the package, and
-    nothing else — every other URL (http, https, file, relative) is refused.
+#: Remote contexts that European Digital Credentials (ELM JSON-LD) name, answered from copies
+#: shipped in ``mckg/rdf/contexts/`` (their sources, digests and licences in its SOURCE.md), so
+#: that a Europass credential loads offline. Exact addresses only: nothing else is fetched.
+KNOWN_CONTEXTS: dict[str, str] = {
+    "https://www.w3.org/2018/credentials/v1": "credentials-v1.jsonld",
+    "http://data.europa.eu/snb/model/context/edc-ap": "edc-ap.jsonld",
+}
+_CONTEXTS_DIR = Path(__file__).resolve().parent / "contexts"
 
-    :raise RemoteDocumentRefused: ``url`` is not one of :data:`CONTEXT_IRIS`.
+
+@functools.cache
+def _known_context(name: str) -> dict[str, Any]:
+    """A shipped copy of a known remote context, read once (callers get deep copies)."""
+    with open(_CONTEXTS_DIR / name, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def local_documents(url: str) -> dict[str, Any]:
+    """The JSON-LD document loader of mckg: the project's context from the package, the
+    copies of :data:`KNOWN_CONTEXTS`, and nothing else — every other URL (http, https, file,
+    relative) is refused.
+
+    :raise RemoteDocumentRefused: ``url`` is neither one of :data:`CONTEXT_IRIS` nor a key of
+        :data:`KNOWN_CONTEXTS`.
     """
+    if url in KNOWN_CONTEXTS:
+        return copy.deepcopy(_known_context(KNOWN_CONTEXTS[url]))
     if url not in CONTEXT_IRIS:
         raise RemoteDocumentRefused(url)
     return copy.deepcopy(project_context())  # rdflib merges @import into what it is given
@@ -632,7 +656,9 @@ def _parse_with_rdflib(data: bytes, fmt: RdfFormat, source: str, base: str | Non
     except RemoteDocumentRefused as exc:
         raise DataError(source, f"remote JSON-LD context {exc.url!r} is not fetched (mckg "
                         "fetches no document): inline it, or name the project's context "
-                        f"{CONTEXT_IRIS[0]}", _line_in(data, exc.url)) from None
+                        f"{CONTEXT_IRIS[0]} or one of the contexts shipped for European "
+                        f"Digital Credentials ({', '.join(KNOWN_CONTEXTS)})",
+                        _line_in(data, exc.url)) from None
     except SAXParseException as exc:
         raise DataError(source, exc.getMessage(), exc.getLineNumber(),
                         exc.getColumnNumber() + 1) from None
