@@ -63,6 +63,18 @@ class Settings:
     #: longer answer is cut after its last whole row and says so, as for the row limit.
     #: A number, or a string such as ``"32MiB"``.
     result_bytes: int = 32 * 1024 * 1024
+    #: Largest dataset (bytes it would take in RAM, estimated from its quads) that ``mckg
+    #: serve`` answers from an in-memory copy of its store; a larger one is served from disk,
+    #: and the log says so. The copy is held once, by one process the query workers are
+    #: forked from (docs/endpoint.md, "Serving from memory"). 0: always from disk. The
+    #: default is a quarter of this machine's memory.
+    memory_budget: int = field(default_factory=lambda: default_memory_budget())
+    #: Bytes of serialized answers kept to answer repeated queries without running them
+    #: again (least recently used first out; emptied whenever the store changes). 0: off.
+    answer_cache: int = 64 * 1024 * 1024
+    #: ``max-age`` (seconds) of the ``Cache-Control`` header on answers and pages; clients
+    #: revalidate with ``If-None-Match`` after it (a 304 costs no query).
+    cache_max_age: int = 60
     #: The server's address as its clients reach it, e.g. ``https://mckg.example.org/``: the
     #: service description, VoID, JSON-LD context links, the query page and relative IRIs in
     #: queries are built from it, never from a request's ``Host`` header (any client can
@@ -103,6 +115,15 @@ def default_worker_memory() -> int:
     return max(512 * _UNITS["mib"], min(2 * _UNITS["gib"], total // 8))
 
 
+def default_memory_budget() -> int:
+    """A quarter of this machine's memory (1 GiB if unknown)."""
+    try:
+        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return _UNITS["gib"]
+    return total // 4
+
+
 _UNITS = {"": 1, "b": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "kb": 10**3, "mb": 10**6,
           "gb": 10**9}
 
@@ -125,7 +146,8 @@ def byte_size(value: Any) -> int:
 _CASTS = {"query_timeout": float, "result_limit": int, "max_query_bytes": int, "port": int,
           "query_workers": int, "client_concurrency": int, "connection_limit": int,
           "request_timeout": float, "idle_timeout": float, "reserved_workers": int,
-          "queue_wait": float, "worker_memory": byte_size, "result_bytes": byte_size}
+          "queue_wait": float, "worker_memory": byte_size, "result_bytes": byte_size,
+          "memory_budget": byte_size, "answer_cache": byte_size, "cache_max_age": int}
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
@@ -32,8 +33,20 @@ from ..store.base import QueryDataset
 from ..store.provision import ProvisionReport, provision
 from ..store.results import UNLIMITED
 from .check import inspect_query
+from .holder import LOAD_AT_START, LOAD_TIMEOUT, StoreHolder, estimated_bytes
 from .info import QueryError, QueryInfo
-from .workers import JobResult, LaneLoad, QueryJob, WorkerConfig, WorkerPool, execute_job
+from .workers import (
+    JobResult,
+    LaneLoad,
+    Launcher,
+    PoolError,
+    QueryJob,
+    SpawnLauncher,
+    WorkerConfig,
+    WorkerPool,
+    execute_job,
+    size_text,
+)
 
 log = logging.getLogger("mckg.query.service")
 
@@ -132,11 +145,7 @@ class QueryService:
         executor: Executor
         try:
             if workers and store.needs_workers:
-                pool = WorkerPool(store.worker_spec(), config, size=settings.query_workers,
-                                  reserved=settings.reserved_workers,
-                                  timeout=settings.query_timeout, queue_wait=settings.queue_wait)
-                pool.start()
-                executor = pool
+                executor = _start_pool(settings, store, config)
             else:
                 executor = InlineExecutor(store, config)
         except BaseException:
@@ -271,6 +280,67 @@ class QueryService:
         """Stop the executor, then close the store."""
         self.executor.close()
         self.store.close()
+
+
+def _start_pool(settings: Settings, store: Store, config: WorkerConfig) -> WorkerPool:
+    """Start the query workers, reading from memory whenever the dataset fits the budget.
+
+    A memory store is served from its copy in the holder. An on-disk store is copied into
+    memory if its estimated size fits ``memory_budget``: at once if it is small, otherwise in
+    the background while workers answer from disk, so that a restart answers within seconds
+    and moves to memory when the copy is ready (docs/endpoint.md, "Serving from memory").
+
+    :raise PoolError: the workers could not start.
+    """
+    spec = store.worker_spec()
+    quads = store.triple_count() + sum(store.counts().values())
+    needed = estimated_bytes(quads)
+    holder = StoreHolder(spec, config)
+
+    def pool_with(launcher: Launcher) -> WorkerPool:
+        return WorkerPool(launcher, config, size=settings.query_workers,
+                          reserved=settings.reserved_workers, timeout=settings.query_timeout,
+                          queue_wait=settings.queue_wait)
+
+    if spec.kind == "memory" or (needed <= settings.memory_budget and quads <= LOAD_AT_START):
+        try:
+            _loaded(holder, quads, needed)
+            pool = pool_with(holder)
+        except PoolError as exc:
+            holder.close()
+            if spec.kind == "memory":
+                raise
+            log.error("%s; serving from disk", exc.message)
+            pool = pool_with(SpawnLauncher(spec))
+        pool.start()
+        return pool
+    pool = pool_with(SpawnLauncher(spec))
+    pool.start()
+    if needed > settings.memory_budget:
+        log.warning("serving from disk: the dataset (%d quads, about %s in memory) is larger than "
+                    "memory_budget (%s)", quads, size_text(needed), size_text(settings.memory_budget))
+        return pool
+
+    def copy_then_switch() -> None:
+        try:
+            _loaded(holder, quads, needed)
+        except PoolError as exc:
+            holder.close()
+            log.error("%s; serving from disk", exc.message)
+            return
+        pool.switch(holder)
+
+    log.info("answering from disk while %d quads are copied into memory", quads)
+    threading.Thread(target=copy_then_switch, daemon=True, name="mckg-memory-copy").start()
+    return pool
+
+
+def _loaded(holder: StoreHolder, quads: int, needed: int) -> None:
+    """Start ``holder`` and log what it holds. :raise PoolError: it failed."""
+    info = holder.start(timeout=LOAD_TIMEOUT)
+    log.info("in-memory copy of the store loaded: %d quads in %.1f s, %s resident "
+             "(estimated %s)", info.quads, info.seconds,
+             size_text(info.rss) if info.rss else "?", size_text(needed))
 
 
 def _once(iris: Iterable[str]) -> tuple[str, ...]:

@@ -54,8 +54,7 @@ from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import Any, Protocol
 
 from ..store import open_spec
 from ..store.base import QueryDataset, Store, StoreSpec
@@ -268,7 +267,7 @@ def limit_memory(budget: int) -> int | None:
 
 
 def _worker_main(spec: StoreSpec, config: WorkerConfig, conn: Connection) -> None:
-    """A worker process: open the store, then answer jobs in a thread with a large stack."""
+    """A spawned worker process: open the store, then answer jobs (:func:`serve_jobs`)."""
     try:
         store = open_spec(spec)
         warm = "ASK { ?s ?p ?o }"  # the first parse and query in a process are slow
@@ -276,6 +275,15 @@ def _worker_main(spec: StoreSpec, config: WorkerConfig, conn: Connection) -> Non
     except BaseException as exc:  # report any start-up failure to the parent
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
+    serve_jobs(store, config, conn)
+
+
+def serve_jobs(store: Store, config: WorkerConfig, conn: Connection) -> None:
+    """Answer jobs from ``conn`` on ``store`` in a thread with a large stack, until told to stop.
+
+    What a worker process runs once it has its store: opened by itself (spawned) or inherited
+    from the process it was forked from (:mod:`mckg.query.holder`).
+    """
     with contextlib.suppress(ValueError):  # a platform that cannot: the default stack
         threading.stack_size(WORKER_STACK)
     thread = threading.Thread(target=_serve, args=(store, config, conn), name="mckg-query")
@@ -315,11 +323,99 @@ def _serve(store: Store, config: WorkerConfig, conn: Connection) -> None:
 
 # ---- in the serving process -----------------------------------------------------------------
 
+class WorkerProcess(Protocol):
+    """What the pool needs of a worker's process: a spawned ``multiprocessing`` process, or a
+    process forked by the store holder (:class:`mckg.query.holder.ForkedProcess`)."""
+
+    @property
+    def pid(self) -> int | None: ...
+
+    @property
+    def exitcode(self) -> int | None: ...
+
+    def is_alive(self) -> bool: ...
+
+    def kill(self) -> None: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+
+class Launcher(Protocol):
+    """Starts worker processes for the pool; each reads a read-only store of its own or one
+    it shares with its siblings."""
+
+    #: Where the workers read from, for the log: ``"disk"`` or ``"memory"``.
+    serving: str
+
+    def launch(self, lane: str, config: WorkerConfig,
+               timeout: float) -> tuple[WorkerProcess, Connection]:
+        """Start a worker; return its process and the parent's end of its pipe, once it
+        has said it is ready.
+
+        :raise PoolError: it failed, or did not start within ``timeout`` seconds.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release what the launcher holds (its workers are stopped by the pool)."""
+        ...
+
+
+class SpawnLauncher:
+    """Spawned worker processes (no inherited locks or threads), each opening ``spec``."""
+
+    def __init__(self, spec: StoreSpec) -> None:
+        self.spec = spec
+        self.serving = "memory" if spec.kind == "memory" else "disk"
+        self._context = multiprocessing.get_context("spawn")
+
+    def launch(self, lane: str, config: WorkerConfig,
+               timeout: float) -> tuple[WorkerProcess, Connection]:
+        """Spawn a worker and wait (bounded) until it has opened the store."""
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_worker_main, args=(self.spec, config, child),
+                                        daemon=True, name=f"mckg-query-worker-{lane}")
+        process.start()
+        child.close()
+        await_ready(process, parent, timeout)
+        return process, parent
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def await_ready(process: WorkerProcess, conn: Connection, timeout: float) -> None:
+    """Wait (bounded) for a new worker's first word, ``ready``; stop it on anything else.
+
+    :raise PoolError: it failed, died, or said nothing within ``timeout`` seconds.
+    """
+    def stop() -> None:
+        with contextlib.suppress(OSError):
+            process.kill()
+        process.join(5)
+        with contextlib.suppress(OSError):
+            conn.close()
+
+    if not conn.poll(timeout):
+        stop()
+        raise PoolError(f"a query worker did not start within {timeout:g} s")
+    try:
+        kind, detail = conn.recv()
+    except (EOFError, OSError):
+        stop()
+        raise PoolError("a query worker died while starting") from None
+    if kind != "ready":
+        stop()
+        raise PoolError(f"a query worker could not open the store: {detail}")
+
+
 @dataclass(eq=False)  # identity hashing: workers live in a set
 class _Worker:
-    process: BaseProcess
+    process: WorkerProcess
     conn: Connection
     lane: str = GENERAL
+    #: The pool's launcher generation it was started in (see :meth:`WorkerPool.switch`).
+    generation: int = 0
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -349,7 +445,7 @@ def _job_key(job: Job) -> bytes:
     return hashlib.blake2b(repr(what).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
     """``n`` bytes for people: ``1 GiB``, ``512 MiB``."""
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if n >= scale:
@@ -360,19 +456,20 @@ def _size(n: int) -> str:
 class WorkerPool:
     """Worker processes answering queries, each stoppable by killing it, in two lanes."""
 
-    def __init__(self, spec: StoreSpec, config: WorkerConfig, *, size: int = 2,
+    def __init__(self, launcher: Launcher | StoreSpec, config: WorkerConfig, *, size: int = 2,
                  reserved: int = 0, timeout: float = 30.0, queue_wait: float | None = None,
                  start_timeout: float = 120.0) -> None:
         if size < 1 or reserved < 0:
             raise ValueError("a worker pool needs at least one general worker")
-        self.spec = spec
+        self.launcher: Launcher = (SpawnLauncher(launcher) if isinstance(launcher, StoreSpec)
+                                   else launcher)
+        self._generation = 0
         self.config = config
         self.size = size
         self.reserved = reserved
         self.timeout = timeout
         self.queue_wait = min(timeout, queue_wait if queue_wait is not None else timeout)
         self.start_timeout = start_timeout
-        self._context = multiprocessing.get_context("spawn")
         self._closed = threading.Event()
         self._cond = threading.Condition()
         self._idle: dict[str, list[_Worker]] = {GENERAL: [], RESERVED: []}
@@ -387,27 +484,14 @@ class WorkerPool:
 
     # -- life cycle ----------------------------------------------------------------------
     def _spawn(self, lane: str) -> _Worker:
-        """Start one worker and wait (bounded) until it has opened the store.
+        """Start one worker with the current launcher and wait (bounded) until it is ready.
 
         :raise PoolError: it failed or took longer than ``start_timeout``.
         """
-        parent, child = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, args=(self.spec, self.config, child),
-                                        daemon=True, name=f"mckg-query-worker-{lane}")
-        process.start()
-        child.close()
-        worker = _Worker(process, parent, lane)
-        if not parent.poll(self.start_timeout):
-            worker.stop(kill=True)
-            raise PoolError(f"a query worker did not start within {self.start_timeout:g} s")
-        try:
-            kind, detail = parent.recv()
-        except (EOFError, OSError):
-            worker.stop(kill=True)
-            raise PoolError("a query worker died while starting") from None
-        if kind != "ready":
-            worker.stop(kill=True)
-            raise PoolError(f"a query worker could not open the store: {detail}")
+        with self._cond:
+            launcher, generation = self.launcher, self._generation
+        process, conn = launcher.launch(lane, self.config, self.start_timeout)
+        worker = _Worker(process, conn, lane, generation)
         with self._cond:
             self._all.add(worker)
         return worker
@@ -438,18 +522,54 @@ class WorkerPool:
         if errors or len(results) < len(lanes):
             self.close()
             raise errors[0] if errors else PoolError("query workers did not start")
-        memory = f", {_size(self.config.memory)} of memory per query" if self.config.memory else ""
-        log.info("%d query worker(s) ready, %d of them reserved for pages and cheap queries "
-                 "(pids %s)%s", len(lanes), self.reserved,
-                 ", ".join(str(w.pid) for w in self._all), memory)
+        memory = f", {size_text(self.config.memory)} of memory per query" if self.config.memory else ""
+        log.info("%d query worker(s) ready, reading from %s, %d of them reserved for pages "
+                 "and cheap queries (pids %s)%s", len(lanes), self.launcher.serving,
+                 self.reserved, ", ".join(str(w.pid) for w in self._all), memory)
+
+    def switch(self, launcher: Launcher) -> None:
+        """Start workers with ``launcher`` from now on, and replace the running ones.
+
+        Idle workers are stopped and replaced at once; busy ones finish their query and are
+        replaced when they come back, so no query is cut short. Used to move from disk to
+        the in-memory copy once it is loaded, and to refresh every worker after a write
+        (workers hold read-only snapshots).
+        """
+        with self._cond:
+            old = self.launcher
+            self.launcher = launcher
+            self._generation += 1
+            stale = [w for lane in self._idle.values() for w in lane]
+            for lane in self._idle.values():
+                lane.clear()
+            for worker in stale:
+                self._all.discard(worker)
+        for worker in stale:
+            worker.stop(kill=False)
+            self._start_replacement(worker.lane)
+        if old is not launcher:
+            old.close()
+            log.info("query workers now read from %s", launcher.serving)
+
+    def refresh(self) -> None:
+        """Replace every worker, as it becomes free, with a new one from the same launcher
+        (after the store has changed)."""
+        self.switch(self.launcher)
 
     def _release(self, worker: _Worker, *, busy: bool = True) -> None:
-        """Give ``worker`` back to its lane."""
+        """Give ``worker`` back to its lane, or replace it if it is of an older generation."""
         with self._cond:
             if busy:
                 self._busy[worker.lane] -= 1
-            self._idle[worker.lane].append(worker)
-            self._cond.notify_all()
+            stale = worker.generation != self._generation
+            if stale:
+                self._all.discard(worker)
+            else:
+                self._idle[worker.lane].append(worker)
+                self._cond.notify_all()
+        if stale:
+            worker.stop(kill=False)
+            self._start_replacement(worker.lane)
 
     def _discard(self, worker: _Worker, *, kill: bool) -> None:
         with self._cond:
@@ -461,7 +581,11 @@ class WorkerPool:
         """Stop ``worker`` and start its replacement in the background, after ``delay`` s."""
         self._discard(worker, kill=kill)
         self.restarts += 1
+        self._start_replacement(worker.lane, delay)
 
+    def _start_replacement(self, lane: str, delay: float = 0.0) -> None:
+        """Start a worker for ``lane`` in a background thread, after ``delay`` s (bounded
+        retries; a failure is logged and the lane runs one short)."""
         def start_new() -> None:
             if self._closed.wait(delay):
                 return
@@ -469,7 +593,7 @@ class WorkerPool:
                 if self._closed.is_set():
                     return
                 try:
-                    fresh = self._spawn(worker.lane)
+                    fresh = self._spawn(lane)
                 except PoolError as exc:
                     if self._closed.is_set():
                         return  # closed while it started: the store may be gone already
@@ -496,6 +620,7 @@ class WorkerPool:
             self._cond.notify_all()
         for worker in workers:
             worker.stop(kill=False)
+        self.launcher.close()
 
     @property
     def alive(self) -> int:
@@ -677,7 +802,7 @@ class WorkerPool:
 
     def _death_error(self, code: int | None, *, memory: bool) -> PoolError:
         """What to tell the client when its query's worker ended with ``code``."""
-        limit = _size(self.config.memory) if self.config.memory else "the memory available"
+        limit = size_text(self.config.memory) if self.config.memory else "the memory available"
         if memory or (code == -signal.SIGABRT and self.config.memory):
             return QueryOutOfMemory(f"the query needed more memory than a query may use "
                                     f"({limit}) and was stopped; narrow it down or add a LIMIT")

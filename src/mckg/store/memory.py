@@ -4,9 +4,10 @@ It is the same engine as ``oxigraph:PATH`` (:class:`~mckg.store.oxigraph.Oxigrap
 query answers the same on both, byte for byte; only persistence differs. Nothing is kept after
 the process ends, and the marker lives in the object.
 
-The endpoint runs queries in worker processes that can be stopped at the time limit; each
-worker reads its own copy of the dataset from an N-Quads dump written once
-(:meth:`MemoryStore.worker_spec`), which Oxigraph loads in milliseconds for the shipped graph.
+The endpoint runs queries in worker processes that can be stopped at the time limit, forked
+from one process holding the dataset (:mod:`mckg.query.holder`), which reads it from an N-Quads
+dump written once (:meth:`MemoryStore.worker_spec`). ``mckg serve`` also serves an on-disk
+store from such a copy (:meth:`MemoryStore.copy_of`) when it fits ``memory_budget``.
 """
 
 from __future__ import annotations
@@ -61,6 +62,22 @@ class MemoryStore(OxigraphEngine):
         except (OSError, SyntaxError) as exc:
             raise StoreError(f"cannot read the dataset dump {path}: {exc}") from None
         return cls(read_only=True, native=native)
+
+    @classmethod
+    def copy_of(cls, source: OxigraphEngine) -> MemoryStore:
+        """A writable in-memory copy of every quad of ``source`` (its merged default graph
+        too) and its marker: streamed quad by quad from engine to engine, never serialized.
+
+        :raise StoreError: the source failed while it was read.
+        """
+        native = ox.Store()
+        try:
+            native.extend(source.native.quads_for_pattern(None, None, None, None))
+        except OSError as exc:
+            raise StoreError(f"cannot copy {source.url} into memory: {exc}") from None
+        copy = cls(native=native)
+        copy.write_marker(source.read_marker())
+        return copy
 
     def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,
                      record: LoadRecord | None = None) -> None:
