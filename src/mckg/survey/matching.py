@@ -75,6 +75,6 @@ class Vocabulary:
             return Match(answer, problem=f"{answer!r} is ambiguous: it names {options}")
         accepted = sorted(set(self.shown.get(kind, {}).values()) | set(synonyms))
         hint = "; ".join(accepted[:12]) + (" …" if len(accepted) > 12 else "")
-        what = kind.replace("scheme:", "a value of the scheme ")
+        what = kind.replace("scheme:", "value of the scheme ")
         return Match(answer, problem=f"{answer!r} matches no {what}"
                      + (f" (accepted: {hint})" if hint else ""))

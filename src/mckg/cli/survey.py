@@ -1,0 +1,94 @@
+"""``mckg ingest survey`` and ``mckg diff``: survey waves in, changes between waves out.
+
+Both work on the store the reading commands use (``--store``, else the setting, else mckg's
+persistent store), so what ``mckg ingest survey`` adds is what ``mckg query``, ``mckg diff``
+and a restarted ``mckg serve`` see.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import STORE_HELP, State, fail, main
+
+
+def _writable(state: State, url: str):
+    """The store at ``url`` holding the graph, open for writing.
+
+    Provisioning hands out a persistent Oxigraph store read-only (servers may be reading it);
+    an ingest reopens it read-write, which waits for no one: a server using the folder makes
+    it fail with "in use", as ``mckg load`` does.
+    """
+    from ..store import StoreError, open_store
+
+    store = state.store(url)
+    if not store.read_only:
+        return store
+    store.close()
+    try:
+        return open_store(url, update_url=state.settings.update_url or None,
+                          timeout=max(state.settings.query_timeout, 300.0))
+    except StoreError as exc:
+        fail(exc.message)
+
+
+@main.group("ingest")
+def ingest_group() -> None:
+    """Add data from outside sources to the store (survey exports)."""
+
+
+@ingest_group.command("survey")
+@click.argument("export", type=click.Path(path_type=Path))
+@click.option("--wave", required=True, help="The wave the export answers: w1, w2 …")
+@click.option("--mapping", "mapping_path", type=click.Path(path_type=Path), default=None,
+              help="The mapping file (default: the shipped data/survey/mapping.toml).")
+@click.option("--dry-run", is_flag=True, help="Check everything and say what would change; "
+              "write nothing.")
+@click.option("--store", "store_option", default=None, help=STORE_HELP)
+@click.pass_obj
+def ingest_survey(state: State, export: Path, wave: str, mapping_path: Path | None,
+                  dry_run: bool, store_option: str | None) -> None:
+    """Ingest EXPORT, the partner survey's form export (CSV), as survey wave --wave.
+
+    The export is read, every answer matched to the graph's controlled values and things,
+    and the wave's graph checked with the SHACL shapes before the store is touched; then the
+    wave's named graph ({base}graph/wave/ID) is replaced by it in one transaction. Any
+    problem is reported with its row and column (exit 2) and the store stays as it was.
+    """
+    from ..query.service import QueryService
+    from ..store import StoreError
+    from ..survey.errors import SurveyError
+    from ..survey.ingest import ingest
+    from ..survey.mapping import load_mapping
+
+    settings = state.settings
+    try:
+        mapping = load_mapping(mapping_path, base=settings.base)
+    except SurveyError as exc:
+        fail(exc.text())
+    with _writable(state, state.store_url(store_option)) as store:
+        service = QueryService.inline(settings, store)  # closing the store closes it
+        try:
+            report = ingest(store, service, settings.base, export, wave, mapping,
+                            dry_run=dry_run)
+            total = store.triple_count()
+        except SurveyError as exc:
+            fail(f"{len(exc.problems)} problem(s), nothing changed:\n{exc.text()}")
+        except StoreError as exc:
+            fail(exc.message)
+    verb = "would replace" if dry_run else "replaced"
+    if not report.triples_before:
+        verb = "would add" if dry_run else "added"
+    click.echo(f"{verb} <{report.graph}>: wave {report.wave}, {report.rows} row(s), "
+               f"{report.facts} fact(s), {report.triples_after:,} triples "
+               f"(was {report.triples_before:,})")
+    for label, nodes in (("new", report.added), ("gone", report.removed),
+                         ("changed", report.changed)):
+        for node in nodes:
+            click.echo(f"  {label}: {node}")
+    if dry_run:
+        click.echo("dry run: nothing written")
+    else:
+        click.echo(f"{store.url} now holds {total:,} triples")
