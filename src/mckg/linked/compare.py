@@ -10,7 +10,13 @@ not say the same thing about a German portal.
 
 A survey wave filter keeps only the facts that describe that wave's situation; facts from other
 sources (OECD, ENQA, the report's own synthesis) have no wave and are shown only when no wave is
-chosen.
+chosen. A wave the data names but holds no facts for yet (a scheduled follow-up) gives an
+empty table, which the page says in words.
+
+Each cell has a *grade* (:mod:`.grades`: yes, partly, planned, no, several values, no data) shown
+as a symbol and a word, and colours the map. :func:`select` narrows the table to chosen
+countries and columns (the page keeps the choice in its URL), and the CSV and XLSX files are
+written from that same view.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from dataclasses import dataclass, field
 
 from rdflib import Literal
 
+from . import grades
 from .describe import Describer
+from .grades import Grade
 from .index import Link, Provenance
 
 
@@ -66,6 +74,7 @@ class CellFact:
     detail_href: str | None
     amount: str | None
     provenance: Provenance
+    grade: Grade = grades.REPORTED
 
 
 @dataclass
@@ -96,6 +105,17 @@ class Cell:
         """True when the facts differ *and* come from different credited sources."""
         return self.differs and len(self.sources) > 1
 
+    @property
+    def grade(self) -> Grade:
+        """The cell at a glance: its facts' common grade, *sources differ* / *several values*
+        when they disagree, *no data* when it has none."""
+        if not self.facts:
+            return grades.NONE
+        found = {f.grade for f in self.facts}
+        if self.differs and len(found) > 1:
+            return grades.DIFFERS if self.sources_differ else grades.SEVERAL
+        return min(found, key=lambda g: g.rank)
+
 
 @dataclass
 class Row:
@@ -108,28 +128,78 @@ class Row:
     within: Link | None
     cells: dict[str, Cell]
 
+    #: Regions inside this country that are rows of their own (Flanders in Belgium).
+    regions: list[Link] = field(default_factory=list)
+
     @property
     def answered(self) -> int:
         """How many columns have at least one fact for this jurisdiction."""
         return sum(1 for cell in self.cells.values() if cell.facts)
 
+    @property
+    def empty(self) -> bool:
+        """True when no column has a fact for this jurisdiction."""
+        return self.answered == 0
+
 
 @dataclass
 class Wave:
-    """A survey wave one can filter on."""
+    """A survey wave one can filter on, and its stage (completed, scheduled…)."""
 
     link: Link
     number: int
+    stage: Link | None = None
 
 
 @dataclass
 class Comparison:
-    """The whole table."""
+    """The whole table (or a selection of it, :func:`select`)."""
 
     columns: tuple[Column, ...]
     rows: list[Row]
     waves: list[Wave]
     wave: int | None
+
+    @property
+    def empty(self) -> bool:
+        """True when no cell has a fact (a wave with no data yet)."""
+        return all(row.empty for row in self.rows)
+
+    @property
+    def chosen_wave(self) -> Wave | None:
+        """The wave filtered on, if any."""
+        return next((w for w in self.waves if w.number == self.wave), None)
+
+    def column(self, key: str) -> Column:
+        """The column ``key``.
+
+        :raise KeyError: no such column.
+        """
+        for c in COLUMNS:
+            if c.key == key:
+                return c
+        raise KeyError(key)
+
+
+def select(table: Comparison, countries: list[str] | None = None,
+           columns: list[str] | None = None) -> Comparison:
+    """The table narrowed to the jurisdictions with these codes and these column keys, in the
+    table's own order (None: all).
+
+    :raise ValueError: a code or key the table does not have (named, with the known ones).
+    """
+    codes = {r.code for r in table.rows}
+    keys = [c.key for c in table.columns]
+    unknown = sorted(set(countries or []) - codes)
+    if unknown:
+        raise ValueError(f"country: unknown code(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(codes))}")
+    unknown = sorted(set(columns or []) - set(keys))
+    if unknown:
+        raise ValueError(f"column: unknown column(s) {', '.join(unknown)}; known: {', '.join(keys)}")
+    rows = [r for r in table.rows if not countries or r.code in countries]
+    cols = tuple(c for c in table.columns if not columns or c.key in columns)
+    return Comparison(cols, rows, table.waves, table.wave)
 
 
 def _amount(row: dict) -> str | None:
@@ -180,7 +250,7 @@ def compare(describer: Describer, *, wave: int | None = None) -> Comparison:
                 describer.href(str(r["value"])),
                 index.link(detail) if detail is not None else None,
                 describer.href(str(detail)) if detail is not None else None,
-                _amount(r), prov))
+                _amount(r), prov, grades.grade_of(str(r["value"]), runner.base)))
 
     for row in rows.values():
         for cell in row.cells.values():
@@ -190,37 +260,42 @@ def compare(describer: Describer, *, wave: int | None = None) -> Comparison:
             cell.conflicts = [Link(c.iri, c.label) for c in conflicts.values()
                               if len(facts & set(c.sides)) >= 2]
 
-    waves = sorted((Wave(index.link(r["wave"]), int(r["number"].toPython()))
+    for row in rows.values():
+        if row.within is not None and row.within.iri in rows:
+            rows[row.within.iri].regions.append(row.jurisdiction)
+
+    waves = sorted((Wave(index.link(r["wave"]), int(r["number"].toPython()),
+                         index.link(r["stage"]) if "stage" in r else None)
                     for r in runner.select("compare-waves").rows
                     if isinstance(r.get("number"), Literal)), key=lambda w: w.number)
     ordered = sorted(rows.values(), key=lambda r: (not r.partner, r.jurisdiction.label))
     return Comparison(COLUMNS, ordered, waves, wave)
 
 
-CSV_FIELDS = ("jurisdiction", "jurisdiction_label", "code", "survey_partner", "column", "value",
+CSV_FIELDS = ("jurisdiction", "jurisdiction_label", "code", "survey_partner", "column", "grade",
+              "value",
               "value_label", "detail", "detail_label", "amount", "fact", "fact_label", "credited",
               "credited_iris",
               "sections", "footnotes", "footnote_addresses", "wave", "cell_differs",
               "cell_sources_differ", "conflicts")
 
 
-def to_csv(comparison: Comparison) -> str:
-    """The table in long form: one line per jurisdiction, column and fact (RFC 4180 CSV).
+def long_rows(comparison: Comparison) -> list[list[str]]:
+    """The table in long form: one row per jurisdiction, column and fact (:data:`CSV_FIELDS`).
 
     Long form keeps every fact and its source, so the file can be filtered and pivoted without
     losing the provenance that a one-line-per-country sheet would have to squeeze into a cell.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_FIELDS)
+    out: list[list[str]] = []
     for row in comparison.rows:
         for column in comparison.columns:
             cell = row.cells[column.key]
             for f in cell.facts:
                 p = f.provenance
-                writer.writerow([
+                out.append([
                     row.jurisdiction.iri, row.jurisdiction.label, row.code,
-                    "true" if row.partner else "false", column.key, f.value.iri, f.value.label,
+                    "true" if row.partner else "false", column.key, f.grade.key,
+                    f.value.iri, f.value.label,
                     f.detail.iri if f.detail else "", f.detail.label if f.detail else "",
                     f.amount or "", f.fact.iri, f.fact.label,
                     "; ".join(c.label for c in p.credited),
@@ -232,4 +307,38 @@ def to_csv(comparison: Comparison) -> str:
                     "true" if cell.differs else "false",
                     "true" if cell.sources_differ else "false",
                     " ".join(c.iri for c in cell.conflicts)])
+    return out
+
+
+def to_csv(comparison: Comparison) -> str:
+    """:func:`long_rows` as RFC 4180 CSV with a header line."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_FIELDS)
+    writer.writerows(long_rows(comparison))
     return out.getvalue()
+
+
+def grid_rows(comparison: Comparison) -> list[list[str]]:
+    """The table as it looks on the page: one row per jurisdiction, per column the grade's
+    word and the values (with budgets), separated by ``; ``."""
+    out = []
+    for row in comparison.rows:
+        line = [row.jurisdiction.label, row.code, "yes" if row.partner else "no"]
+        for column in comparison.columns:
+            cell = row.cells[column.key]
+            values = "; ".join(f.value.label + (f" ({f.amount})" if f.amount else "")
+                               for f in cell.facts)
+            line.append(cell.grade.word + (f": {values}" if values else ""))
+        out.append(line)
+    return out
+
+
+def to_xlsx(comparison: Comparison) -> bytes:
+    """The view as a workbook: the grid as on the page, and the facts in long form."""
+    from .sheets import Sheet, workbook
+
+    grid = Sheet("Comparison", ["Country or region", "Code", "Survey partner",
+                                *(c.title for c in comparison.columns)], grid_rows(comparison))
+    facts = Sheet("Facts", list(CSV_FIELDS), long_rows(comparison))
+    return workbook([grid, facts])

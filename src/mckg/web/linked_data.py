@@ -6,7 +6,9 @@
 ``/def[.ext]``                      the ontology (hash IRIs ``/def#Term``): docs or RDF
 ``/graph/{layer}[.ext]``            a named graph: summary page or its triples
 ``/search?q=``                      label search
-``/compare[.csv]?wave=``            the country comparison
+``/compare[.csv|.xlsx]``            the country comparison (``wave``, ``country``, ``column``, ``map``)
+``/countries``                      every country and region the report discusses
+``/about``                          what the dataset is and how to cite it
 ``/downloads[/{file}]``             dumps of the whole dataset
 ``/context.jsonld``                 the JSON-LD context every JSON-LD document uses
 ==================================  ==========================================================
@@ -20,15 +22,19 @@ only speak HTTP: what a page says comes from :mod:`mckg.linked`. Negotiated resp
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request, send_file
 from rdflib import Graph
 from werkzeug.exceptions import BadRequest, NotFound
 
-from ..linked.compare import to_csv
+from ..linked import grades
+from ..linked.compare import Comparison, select, to_csv, to_xlsx
 from ..linked.context import context_document, to_jsonld
 from ..linked.describe import document_graph
+from ..linked.geomap import europe_map
 from ..linked.iris import (
     DOCUMENT_MEDIA_TYPES,
     MEDIA_TYPE_BY_SUFFIX,
@@ -36,6 +42,7 @@ from ..linked.iris import (
     split_suffix,
 )
 from ..linked.runner import UnsafeTerm
+from ..linked.sheets import XLSX
 from ..linked.site import LinkedData
 from ..rdf.files import serialize
 from ..rdf.formats import rdf_format_for_media_type
@@ -266,40 +273,111 @@ def search() -> Response:
 
 
 def _wave() -> int | None:
-    """The ``wave`` parameter: a wave number, or none for all sources.
+    """The ``wave`` parameter: a wave number the data names, or none for all sources.
 
-    :raise 400: not a number.
+    :raise 400: not a number, or not one of the data's survey waves.
     """
     raw = request.args.get("wave", "").strip()
     if raw in ("", "all"):
         return None
     if not raw.isdigit():
         raise BadRequest(f"wave must be a survey wave number or 'all', not {raw!r}")
+    known = [w.number for w in linked().comparison(None).waves]
+    if int(raw) not in known:
+        raise BadRequest(f"wave {raw} is not a survey wave of this dataset; known: "
+                         f"{', '.join(map(str, known)) or 'none'}")
     return int(raw)
+
+
+@dataclass
+class CompareView:
+    """The comparison as a request asks for it: wave, countries, columns and the map's column."""
+
+    table: Comparison
+    full: Comparison
+    wave: int | None
+    countries: list[str]
+    columns: list[str]
+    map_column: str
+
+    @property
+    def query(self) -> str:
+        """The view's query string, for links that keep it (downloads, reset, map column)."""
+        return self.query_with()
+
+    def query_with(self, **changes: Any) -> str:
+        """The view's query string with some parameters changed."""
+        params: dict[str, Any] = {"wave": self.wave, "country": self.countries,
+                                  "column": self.columns, "map": self.map_column}
+        params.update(changes)
+        pairs = [(k, v) for k, vs in params.items()
+                 for v in (vs if isinstance(vs, list) else [vs]) if v not in (None, "")]
+        return urlencode(pairs)
+
+
+def _compare_view() -> CompareView:
+    """Read ``wave``, ``country`` (repeatable codes), ``column`` (repeatable keys) and ``map``.
+
+    :raise 400: a parameter with a value the table does not have, named.
+    """
+    wave = _wave()
+    full = linked().comparison(wave)
+    countries = [c for raw in request.args.getlist("country") for c in raw.split(",") if c]
+    columns = [c for raw in request.args.getlist("column") for c in raw.split(",") if c]
+    if len(countries) > 100 or len(columns) > 20:
+        raise BadRequest("country or column: too many values")
+    try:
+        table = select(full, countries or None, columns or None)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    map_column = request.args.get("map", "").strip() or table.columns[0].key
+    if map_column not in {c.key for c in full.columns}:
+        raise BadRequest(f"map: unknown column {map_column!r}; known: "
+                         f"{', '.join(c.key for c in full.columns)}")
+    return CompareView(table, full, wave, countries, columns, map_column)
 
 
 @bp.route("/compare", methods=["GET", "HEAD"])
 def compare() -> Response:
-    """The country comparison; ``?wave=N`` keeps the facts of survey wave N.
+    """The country comparison: a grid and a map; ``?wave=N`` keeps the facts of survey wave
+    N, ``country`` and ``column`` choose rows and columns, ``map`` the column the map shows.
 
-    :raise 400: a wave that is not a number.
+    :raise 400: a parameter the table does not know, named.
     """
-    wave = _wave()
-    table = linked().comparison(wave)
-    return _html("ld/compare.html", table=table, wave=wave)
+    view = _compare_view()
+    return _html("ld/compare.html", view=view, table=view.table, wave=view.wave,
+                 map=europe_map(select(view.full, None, None), view.map_column),
+                 legend=grades.LEGEND)
+
+
+def _download_name(view: CompareView, suffix: str) -> str:
+    return ("mckg-comparison" + (f"-wave-{view.wave}" if view.wave is not None else "")
+            + suffix)
 
 
 @bp.route("/compare.csv", methods=["GET", "HEAD"])
 def compare_csv() -> Response:
-    """The comparison as CSV, one line per jurisdiction, column and fact.
+    """The current view of the comparison as CSV, one line per jurisdiction, column and fact.
 
-    :raise 400: a wave that is not a number.
+    :raise 400: a parameter the table does not know, named.
     """
-    wave = _wave()
-    body = to_csv(linked().comparison(wave))
-    name = "mckg-comparison" + (f"-wave-{wave}" if wave is not None else "") + ".csv"
-    return Response(body, 200, content_type="text/csv; charset=utf-8; header=present",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    view = _compare_view()
+    return Response(to_csv(view.table), 200,
+                    content_type="text/csv; charset=utf-8; header=present",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="{_download_name(view, ".csv")}"'})
+
+
+@bp.route("/compare.xlsx", methods=["GET", "HEAD"])
+def compare_xlsx() -> Response:
+    """The current view as a workbook: the grid as on the page, and the facts in long form.
+
+    :raise 400: a parameter the table does not know, named.
+    """
+    view = _compare_view()
+    return Response(to_xlsx(view.table), 200, content_type=XLSX,
+                    headers={"Content-Disposition":
+                             f'attachment; filename="{_download_name(view, ".xlsx")}"'})
 
 
 @bp.route("/countries", methods=["GET", "HEAD"])

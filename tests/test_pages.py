@@ -1,0 +1,192 @@
+"""The pages researchers use, through a real server (issue 11): the comparison as a research
+tool (grades, chosen countries and columns, the map, CSV and XLSX of the view), country pages,
+search, the ontology's properties in use, and the facts as tables and plain JSON.
+
+Pages are read as HTML with the standard library's parser; the same pages in headless Chromium
+are in ``test_pages_browser.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from html.parser import HTMLParser
+
+import pytest
+from ld_support import LdServer, get, shared_server
+
+from mckg.query import stored as queries
+
+
+@pytest.fixture(scope="module")
+def ld(request: pytest.FixtureRequest) -> LdServer:
+    """The session's real server (see ``ld_support``)."""
+    return shared_server(request)
+
+
+class Cells(HTMLParser):
+    """The comparison grid as the page shows it: per row id, per column, the grade and text."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.cells: dict[str, dict[str, str]] = defaultdict(dict)
+        self.text: dict[tuple[str, str], str] = {}
+        self.empty_rows: dict[str, str] = {}
+        self._row = ""
+        self._cell: tuple[str, str] | None = None
+        self._empty = False
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "tr" and (a.get("id") or "").startswith("row-"):
+            self._row = (a["id"] or "")[4:]
+        elif tag == "td" and a.get("data-column"):
+            self._cell = (self._row, a["data-column"] or "")
+            self.cells[self._row][a["data-column"] or ""] = a.get("data-grade") or ""
+            self.text[self._cell] = ""
+        elif tag == "td" and "empty-row" in (a.get("class") or ""):
+            self._empty = True
+            self.empty_rows[self._row] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._cell, self._empty = None, False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self.text[self._cell] += data
+        elif self._empty:
+            self.empty_rows[self._row] += data
+
+
+def compare_page(ld: LdServer, **params: str | list[str]) -> Cells:
+    r = get(ld, "/compare", params=params, accept="text/html")
+    assert r.status_code == 200, r.text[:500]
+    return Cells(r.text)
+
+
+def cq(ld: LdServer, name: str) -> list[dict[str, str]]:
+    """A competency question's answer, asked at the server's own endpoint."""
+    r = get(ld, "sparql", params={"query": queries.get(name).text},
+            accept="application/sparql-results+json")
+    assert r.status_code == 200, r.text
+    return [{k: v["value"] for k, v in b.items()} for b in r.json()["results"]["bindings"]]
+
+
+def code_of(iri: str) -> str:
+    return iri.rsplit("/", 1)[-1]
+
+
+# ---- the grid ------------------------------------------------------------------------------
+
+def test_grid_cells_are_the_competency_answers(ld):
+    page = compare_page(ld)
+    # cq01: specific micro-credential policy → "Yes" in the policy column, nobody else
+    specific = {code_of(r["jurisdiction"]) for r in cq(ld, "cq01")}
+    assert specific and {c for c, cols in page.cells.items() if cols.get("mc-policy") == "yes"} \
+        == specific
+    # cq02: any supporting policy → yes or partly (a broader policy)
+    supporting = {code_of(r["jurisdiction"]) for r in cq(ld, "cq02")}
+    assert {c for c, cols in page.cells.items()
+            if cols.get("mc-policy") in ("yes", "partly")} == supporting
+    # cq10: no external accreditation → "No" (or "Partly" for whole programmes only)
+    for r in cq(ld, "cq10"):
+        grade = page.cells[code_of(r["jurisdiction"])]["accreditation"]
+        assert grade == ("no" if r["status"].endswith("no-external-accreditation") else "partly")
+    # cq03: every funded jurisdiction's cell says Yes and shows the budget's programme
+    for r in cq(ld, "cq03"):
+        code = code_of(r["jurisdiction"])
+        assert page.cells[code]["funding"] == "yes"
+        assert "Yes" in page.text[(code, "funding")]
+    # Germany's portal: the sources differ, and the cell says so in words
+    assert page.cells["DE"]["portal"] == "differs"
+    assert "Sources differ" in page.text[("DE", "portal")]
+
+
+def test_every_cell_has_a_symbol_and_a_word(ld):
+    page = compare_page(ld)
+    words = {"yes": "Yes", "partly": "Partly", "planned": "Planned", "no": "No",
+             "reported": "Reported", "differs": "Sources differ", "several": "Several values",
+             "none": "No data"}
+    assert page.text
+    for key, text in page.text.items():
+        grade = page.cells[key[0]][key[1]]
+        assert words[grade] in text, (key, text)
+
+
+def test_empty_rows_say_why(ld):
+    page = compare_page(ld)
+    for code in ("BE", "SK", "SI", "SE"):
+        assert code in page.empty_rows, sorted(page.empty_rows)
+        assert "says nothing about" in page.empty_rows[code]
+    assert "Flanders" in page.empty_rows["BE"]
+
+
+def test_countries_and_columns_are_chosen_in_the_url(ld):
+    page = compare_page(ld, country=["ES", "DE"], column=["portal", "funding"])
+    assert set(page.cells) == {"ES", "DE"}
+    assert all(set(cols) == {"portal", "funding"} for cols in page.cells.values())
+    r = get(ld, "/compare", params={"country": ["ES", "DE"], "column": "portal"})
+    assert "country=ES&amp;country=DE&amp;column=portal" in r.text  # downloads keep the view
+
+
+@pytest.mark.parametrize("params, named", [
+    ({"country": "XX"}, "country"), ({"column": "nope"}, "column"), ({"map": "nope"}, "map"),
+    ({"wave": "x"}, "wave"), ({"wave": "99"}, "wave")])
+def test_bad_comparison_parameters_are_400_naming_them(ld, params, named):
+    for path in ("/compare", "/compare.csv", "/compare.xlsx"):
+        r = get(ld, path, params=params, accept="text/plain")
+        assert r.status_code == 400, (path, params)
+        assert named in r.text
+
+
+def test_a_wave_without_facts_says_so(ld):
+    r = get(ld, "/compare", params={"wave": "2"}, accept="text/html")
+    assert r.status_code == 200
+    assert "No data for this wave yet" in r.text
+    assert 'class="compare"' not in r.text  # no empty grid
+
+
+def test_map_colours_each_row_and_links_to_its_page(ld):
+    r = get(ld, "/compare", params={"map": "portal"}, accept="text/html")
+    svg = r.text[r.text.index("<svg"):r.text.index("</svg>")]
+    links = dict(re.findall(r'<a href="([^"]+)" aria-label="([^":]+):', svg))
+    by_name = {v: k for k, v in links.items()}
+    assert by_name["Spain"] == "/id/country/ES" and by_name["Flanders"] == "/id/region/BE-VLG"
+    assert 'aria-label="Germany: Sources differ' in svg
+    assert 'aria-label="Finland: Yes: National portal in place' in svg
+    for href in links:
+        assert get(ld, href, accept="text/html", follow=True).status_code == 200
+    assert "http" not in re.sub(r'xmlns="http://www.w3.org/2000/svg"', "", svg)  # nothing fetched
+
+
+# ---- the view as files ---------------------------------------------------------------------
+
+def test_csv_and_xlsx_are_the_current_view(ld):
+    openpyxl = pytest.importorskip("openpyxl")
+    params = {"country": ["ES", "DE", "BE-VLG"], "column": ["portal", "funding"]}
+    r = get(ld, "/compare.csv", params=params)
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert {x["code"] for x in rows} == {"ES", "DE", "BE-VLG"}
+    assert {x["column"] for x in rows} == {"portal", "funding"}
+    assert {x["grade"] for x in rows} <= {"yes", "partly", "planned", "no", "reported"}
+    x = get(ld, "/compare.xlsx", params=params)
+    assert x.status_code == 200
+    assert x.headers["Content-Type"] == \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert 'filename="mckg-comparison.xlsx"' in x.headers["Content-Disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(x.content), read_only=True)
+    assert book.sheetnames == ["Comparison", "Facts"]
+    grid = list(book["Comparison"].iter_rows(values_only=True))
+    assert grid[0] == ("Country or region", "Code", "Survey partner", "National portal",
+                       "Funding programmes")
+    assert {g[1] for g in grid[1:]} == {"ES", "DE", "BE-VLG"}
+    spain = next(g for g in grid if g[1] == "ES")
+    assert spain[4].startswith("Yes: Plan Microcreds (EUR 50,000,000)")
+    facts = list(book["Facts"].iter_rows(values_only=True))
+    assert len(facts) - 1 == len(rows)
+    assert [list(map(lambda v: "" if v is None else str(v), f)) for f in facts[1:]] == \
+        [list(x.values()) for x in rows]
