@@ -410,7 +410,8 @@ def ingest(store: Store, service: QueryService, base: str, path: Path, wave: str
     runner = ServiceRunner(service, base)
     export = read_export(path, mapping)
     vocab = Vocabulary.from_rows(
-        (str(r["kind"]), str(r["term"]), str(r["label"])) for r in runner.select("wave-terms").rows)
+        (str(r["kind"]), str(r["term"]), str(r["label"]), str(r["name"]) if "name" in r else None)
+        for r in runner.select("wave-terms").rows)
     waves = {str(r["wave"]): int(r["number"].toPython()) for r in runner.select("waves").rows}
     plan = _Mapper(export, mapping, vocab, base, wave, waves).run()
     _validate(plan, runner.construct("wave-context").graph or Graph(), export, base)

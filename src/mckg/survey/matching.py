@@ -47,12 +47,16 @@ class Vocabulary:
     shown: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str, str]]) -> Vocabulary:
-        """Build from ``(kind, term IRI, name)`` rows (the wave-terms query)."""
+    def from_rows(cls, rows: Iterable[tuple[str, str, str, str | None]]) -> Vocabulary:
+        """Build from ``(kind, term IRI, a name, its English label or None)`` rows (the
+        wave-terms query); the English label is what messages and labels show."""
         vocab = cls()
-        for kind, term, name in rows:
+        for kind, term, name, label in rows:
             vocab.names[kind][normalise(name)].add(term)
-            vocab.shown[kind].setdefault(term, name)
+            if label:
+                vocab.shown[kind][term] = label
+            else:
+                vocab.shown[kind].setdefault(term, name)
         return vocab
 
     def label(self, kind: str, term: str) -> str:
