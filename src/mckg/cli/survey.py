@@ -92,3 +92,59 @@ def ingest_survey(state: State, export: Path, wave: str, mapping_path: Path | No
         click.echo("dry run: nothing written")
     else:
         click.echo(f"{store.url} now holds {total:,} triples")
+
+
+@main.command("diff")
+@click.option("--from", "from_wave", required=True, help="The earlier wave: w1, 1 or its IRI.")
+@click.option("--to", "to_wave", required=True, help="The later wave: w2, 2 or its IRI.")
+@click.option("--format", "out_format", default="table", show_default=True,
+              type=click.Choice(["table", "csv", "turtle", "nt", "json-ld", "xml", "trig"]),
+              help="A table for people, CSV, or the change set as RDF.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of stdout.")
+@click.option("--store", "store_option", default=None, help=STORE_HELP)
+@click.pass_obj
+def diff_command(state: State, from_wave: str, to_wave: str, out_format: str,
+                 output: Path | None, store_option: str | None) -> None:
+    """What changed between two survey waves, per jurisdiction and dimension.
+
+    Each changed cell is "added" (the earlier wave had no answer there), "removed" or
+    "changed", with the values of both waves and the findings they come from. The
+    comparison is the stored query queries/waves/wave-diff.rq, run on the store.
+    """
+    import sys
+
+    from ..linked.runner import ServiceRunner
+    from ..query.service import QueryService
+    from ..rdf.files import serialize
+    from ..rdf.formats import rdf_format
+    from ..store import StoreError
+    from ..survey import diff as waves
+    from ..survey.errors import SurveyError
+
+    base = state.settings.base
+    with state.store(state.store_url(store_option)) as store:
+        runner = ServiceRunner(QueryService.inline(state.settings, store), base)
+        try:
+            before = waves.resolve_wave(runner, from_wave)
+            after = waves.resolve_wave(runner, to_wave)
+            changes = waves.diff(runner, before, after)
+            empty = [w for w in (before, after) if not waves.has_data(runner, w)]
+        except SurveyError as exc:
+            fail(exc.text())
+        except StoreError as exc:
+            fail(exc.message)
+    for wave in empty:
+        click.echo(f"note: no data for {wave.label} yet (ingest its export with mckg ingest "
+                   f"survey FILE --wave {wave.id})", err=True)
+    if out_format == "table":
+        data = waves.to_table(changes, base).encode("utf-8")
+    elif out_format == "csv":
+        data = waves.to_csv(changes).encode("utf-8")
+    else:
+        data = serialize(waves.to_graph(changes, base, before, after), rdf_format(out_format))
+    if output:
+        output.write_bytes(data)
+        click.echo(f"wrote {output} ({len(changes)} changed cell(s))", err=True)
+    else:
+        sys.stdout.buffer.write(data)

@@ -37,6 +37,7 @@ from ..query.service import QueryService
 from ..query.stored import examples
 from . import assets as web_assets
 from . import dataset, errors, linked_data, page, protocol
+from . import waves as waves_pages
 from .headers import ResponseHeaders
 from .limits import ClientLimit
 
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, service: QueryService | None
     app.register_blueprint(dataset.bp)
     app.register_blueprint(page.bp)
     app.register_blueprint(linked_data.bp)
+    app.register_blueprint(waves_pages.bp)
     # Templates and files first (after the blueprints: templates use their filters), so that a
     # broken package stops the app before a store is opened or a worker started.
     web_assets.install(app, web_assets.load(assets or web_assets.PACKAGE_ASSETS))
