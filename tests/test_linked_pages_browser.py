@@ -66,8 +66,15 @@ def test_country_page_renders(ld, chromium):
     assert chromium.current_url.endswith("/doc/country/DE")
     assert heading(chromium) == "Germany"
     text = chromium.find_element(By.TAG_NAME, "main").text
-    assert "Conflicting reports" in text and "OECD" in text
+    # the summary first, the conflict in its topic, the sources named
+    assert text.index("In short") < text.index("What the report says") < text.index("Cite this")
+    assert "Sources differ" in text and "OECD" in text
+    assert chromium.find_elements(By.CSS_SELECTOR, "#facts section.topic section.conflict")
     assert chromium.find_elements(By.CSS_SELECTOR, "form[role=search] input[name=q]")
+    # the data-engineering details are folded below, and there when opened
+    data = chromium.find_element(By.ID, "data")
+    assert data.tag_name == "details" and data.get_attribute("open") is None
+    data.find_element(By.TAG_NAME, "summary").click()
     aligned = [a.get_attribute("href") for a in chromium.find_elements(By.CSS_SELECTOR, "#alignments a")]
     assert "http://publications.europa.eu/resource/authority/country/DEU" in aligned
     formats = [a.text for a in chromium.find_elements(By.CSS_SELECTOR, "p.formats a")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDFS, SKOS, XSD
@@ -35,6 +36,19 @@ DESCRIPTION_PREDICATES = (SKOS.definition, DCTERMS.description, MCKG.statement, 
 _NUMERIC = {XSD.decimal, XSD.integer, XSD.nonNegativeInteger, XSD.positiveInteger, XSD.int}
 
 
+def readable(term: Literal) -> str:
+    """A literal as a reader expects it: numbers with thousands separators and without a
+    trailing ``.0`` (``130000000.0`` → ``130,000,000``); other literals as they are. The page
+    keeps the datatype and lexical form on hover."""
+    if term.datatype in _NUMERIC:
+        value = term.toPython()
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            if value == int(value):
+                return f"{int(value):,}"
+            return f"{value.normalize() if isinstance(value, Decimal) else value:,}"
+    return str(term)
+
+
 @dataclass
 class Value:
     """One value of a property, ready to show: a link, a literal, a list or a blank node."""
@@ -47,6 +61,8 @@ class Value:
     datatype: str | None = None
     items: list[Value] = field(default_factory=list)
     properties: list[PropertyValues] = field(default_factory=list)
+    #: The literal's lexical form when ``text`` is formatted for reading (numbers).
+    lexical: str = ""
 
     @property
     def external(self) -> bool:
@@ -126,9 +142,9 @@ class Describer:
             return Value("iri", self.index.label(term), iri=str(term), href=self.href(str(term)))
         if isinstance(term, Literal):
             datatype = str(term.datatype) if term.datatype else None
-            return Value("literal", str(term), language=term.language,
+            return Value("literal", readable(term), language=term.language,
                          datatype=self.index.label(datatype) if datatype and
-                         term.datatype not in (XSD.string,) else None)
+                         term.datatype not in (XSD.string,) else None, lexical=str(term))
         cells = cells or {}
         own = cells.get(term, []) if isinstance(term, BNode) else []
         if depth > 8:

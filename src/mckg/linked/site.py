@@ -35,6 +35,7 @@ from .dumps import Dump, read_manifest, write_dumps
 from .index import GraphIndex
 from .iris import Site
 from .ontology import OntologyDoc, OntologyDocumenter
+from .reading import Reading, reading
 from .runner import Runner, ServiceRunner
 from .search import Hit, search
 
@@ -126,6 +127,10 @@ class LinkedData:
         # The whole description belongs to both documents: distributions, the publisher and
         # the SPARQL service are described nowhere else.
         return self.description()
+
+    def reading(self, description: Description) -> Reading:
+        """``description`` in reading order: summary, facts by topic, citation."""
+        return reading(description, self.comparison(None), self.citations, self.report())
 
     def dataset_work(self) -> Work | None:
         """The dataset as a citable work (its ``dct:bibliographicCitation``), if it has one."""

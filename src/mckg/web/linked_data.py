@@ -212,7 +212,8 @@ def document(rest: str) -> Response:
     doc_path = ld.site.document_path(iri) or request.path
     if media_type == _HTML:
         return _html("ld/resource.html", negotiated=suffix is None, d=description,
-                     doc_path=doc_path, formats=_formats(doc_path))
+                     r=ld.reading(description), cite=ld.citations.fact, doc_path=doc_path,
+                     formats=_formats(doc_path))
     graph = document_graph(description, ld.site, doc_path)
     return _rdf_response(graph, media_type, negotiated=suffix is None)
 
