@@ -328,9 +328,12 @@ def stats(state: State, as_json: bool, store_option: str | None) -> None:
               "N-Quads keep their own graphs.")
 @click.option("--batch", type=click.IntRange(min=1), default=None,
               help="Statements per batch: memory is bounded by one batch (default 50000).")
+@click.option("--lang", "languages", default=None, metavar="TAGS",
+              help="Keep only literals in these languages (comma-separated, e.g. en,es) and "
+              "untagged ones: an ESCO release carries every label in 28 languages.")
 @click.pass_obj
 def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: str | None,
-         batch: int | None) -> None:
+         batch: int | None, languages: str | None) -> None:
     """Stream large RDF files into a store, in one transaction, and report triples/s.
 
     N-Triples, N-Quads, Turtle and TriG (gzip too) are streamed; JSON-LD and RDF/XML are
@@ -341,10 +344,14 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
     import time
 
     from ..store import StoreError, default_serve_store, open_store
-    from ..store.loading import DEFAULT_BATCH, load_files
+    from ..store.loading import DEFAULT_BATCH, load_files, parse_languages
     from ..store.provision import reserved_graphs
 
     settings = state.settings
+    try:
+        kept = parse_languages(languages) if languages is not None else None
+    except StoreError as exc:
+        fail(exc.message)
     url = store_url or settings.store or default_serve_store()
     target = graph or f"{settings.base}graph/loaded"
     reserved = reserved_graphs(settings.base)
@@ -369,7 +376,7 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
             try:
                 report = load_files(store, list(files), graph=target,
                                     batch=batch or DEFAULT_BATCH, progress=progress,
-                                    reserved=reserved.__contains__)
+                                    reserved=reserved.__contains__, languages=kept)
             finally:
                 if bar is not None:
                     bar.render_finish()
@@ -382,6 +389,9 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
     click.echo(f"loaded {report.triples:,} triples from {len(report.files)} file(s) into "
                f"{store.url} in {report.seconds:.1f} s ({report.rate:,.0f} triples/s); "
                f"{graphs}; the store now holds {total:,} triples")
+    if report.languages is not None:
+        click.echo(f"kept languages {', '.join(report.languages)}: left out {report.dropped:,} "
+                   "statements with literals in other languages")
     if report.ill_typed.count:
         click.echo(f"warning: {report.ill_typed.summary()}:", err=True)
         click.echo("\n".join(f"  {line}" for line in report.ill_typed.lines()), err=True)

@@ -73,6 +73,10 @@ class LoadReport:
     triples: int = 0
     seconds: float = 0.0
     graphs: dict[str, int] = field(default_factory=dict)
+    #: Language-tagged literals left out by ``languages`` (their statements are not loaded).
+    dropped: int = 0
+    #: The languages kept (primary subtags, lower case), or None for every language.
+    languages: tuple[str, ...] | None = None
     #: Literals kept although their lexical form is not valid for their datatype.
     ill_typed: IllTypedLiterals = field(default_factory=IllTypedLiterals)
 
@@ -85,6 +89,8 @@ class LoadReport:
         """The record kept in the store's marker."""
         return {"files": list(self.files), "graph": self.graph, "triples": self.triples,
                 "graphs": dict(self.graphs), "ill_typed": self.ill_typed.count,
+                **({"languages": list(self.languages), "dropped": self.dropped}
+                   if self.languages is not None else {}),
                 "loaded": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
@@ -214,6 +220,50 @@ def _read_with_rdflib(path: Path, fmt: RdfFormat, target: ox.NamedNode, counts: 
             yield ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), name)  # type: ignore[arg-type]
 
 
+def parse_languages(text: str) -> tuple[str, ...]:
+    """``"en, ES,pt-PT"`` → ``("en", "es", "pt")``: the primary subtags to keep, checked.
+
+    A release of ESCO carries every label in 28 languages; most users need two or three, and
+    a store with only those is a fraction of the size. Subtags are compared on the primary
+    language (``pt`` keeps ``pt`` and ``pt-PT``), as BCP 47 matching does; a primary subtag is
+    two or three letters (ISO 639).
+
+    :raise StoreInputError: empty, or an item is not a language tag.
+    """
+    tags = [item.strip() for item in text.split(",") if item.strip()]
+    if not tags:
+        raise StoreInputError("--lang needs at least one language tag, e.g. --lang en,es")
+    kept: list[str] = []
+    for tag in tags:
+        primary = tag.split("-")[0].lower()
+        if not (2 <= len(primary) <= 3 and primary.isascii() and primary.isalpha()):
+            raise StoreInputError(f"--lang: {tag!r} is not a language tag (e.g. en, es, pt-PT)")
+        if primary not in kept:
+            kept.append(primary)
+    return tuple(kept)
+
+
+def keep_languages(quads: Iterator[ox.Quad], languages: tuple[str, ...],
+                   report: LoadReport) -> Iterator[ox.Quad]:
+    """``quads`` without the language-tagged literals of other languages.
+
+    Plain and typed literals, IRIs and blank nodes are all kept: only a statement whose object
+    is a literal tagged with a language outside ``languages`` is left out, counted in
+    ``report.dropped`` and taken off its graph's count.
+    """
+    wanted = frozenset(languages)
+    for quad in quads:
+        obj = quad.object
+        language = obj.language if isinstance(obj, ox.Literal) else None
+        if language and language.split("-")[0].lower() not in wanted:
+            report.dropped += 1
+            name = quad.graph_name
+            key = name.value if isinstance(name, ox.NamedNode) else report.graph
+            report.graphs[key] = report.graphs.get(key, 0) - 1
+            continue
+        yield quad
+
+
 def batched(quads: Iterator[ox.Quad], size: int) -> Iterator[list[ox.Quad]]:
     while True:
         batch = list(islice(quads, size))
@@ -225,8 +275,12 @@ def batched(quads: Iterator[ox.Quad], size: int) -> Iterator[list[ox.Quad]]:
 def load_files(store: Store, paths: Sequence[Path], *, graph: str,
                batch: int = DEFAULT_BATCH, progress: Progress | None = None,
                reserved: Callable[[str], bool] = lambda iri: False,
-               max_literal: int = MAX_LITERAL_BYTES) -> LoadReport:
+               max_literal: int = MAX_LITERAL_BYTES,
+               languages: Sequence[str] | None = None) -> LoadReport:
     """Load ``paths`` into ``store`` in one transaction, ``batch`` statements at a time.
+
+    With ``languages`` (primary subtags, :func:`parse_languages`), literals tagged with any
+    other language are left out (:func:`keep_languages`); the rest is loaded unchanged.
 
     ``reserved(iri)`` says which graphs must not be written (provisioning's); a quad file
     naming one fails the load like a syntax error would, leaving the store unchanged. A
@@ -249,7 +303,8 @@ def load_files(store: Store, paths: Sequence[Path], *, graph: str,
         raise StoreInputError(forbidden)
     checked = check_files(paths)
     total = sum(p.stat().st_size for p, _ in checked)
-    report = LoadReport(tuple(str(p.resolve()) for p, _ in checked), graph)
+    report = LoadReport(tuple(str(p.resolve()) for p, _ in checked), graph,
+                        languages=tuple(languages) if languages is not None else None)
     done = 0
 
     def read(n: int) -> None:
@@ -263,8 +318,11 @@ def load_files(store: Store, paths: Sequence[Path], *, graph: str,
         nonlocal current
         for path, fmt in checked:
             current = path
-            yield from read_quads(path, fmt, graph=graph, counts=report.graphs, on_read=read,
-                                  max_literal=max_literal, ill_typed=report.ill_typed)
+            read_from = read_quads(path, fmt, graph=graph, counts=report.graphs, on_read=read,
+                                   max_literal=max_literal, ill_typed=report.ill_typed)
+            if report.languages is not None:
+                read_from = keep_languages(read_from, report.languages, report)
+            yield from read_from
 
     def batches() -> Iterator[list[ox.Quad]]:
         for items in batched(quads(), batch):
