@@ -201,3 +201,12 @@ def test_shipped_mapping_names_every_column_of_the_first_wave() -> None:
     assert all(column in header for column in mapping.columns())
     assert {q.key for q in mapping.questions} >= {
         "mc-policy", "lll", "qa-role", "accreditation", "portal", "funding", "remarks"}
+
+
+def test_a_store_that_cannot_replace_atomically_refuses() -> None:
+    from mckg.store import StoreError
+    from mckg.store.remote import RemoteStore
+
+    remote = RemoteStore("http://127.0.0.1:9/sparql", timeout=1)
+    with pytest.raises(StoreError, match="cannot replace a graph in one transaction"):
+        remote.replace_graph(GRAPH_W2, b"<http://ex/s> <http://ex/p> <http://ex/o> .\n")

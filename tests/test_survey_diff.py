@@ -24,6 +24,7 @@ from mckg.config import Settings
 from mckg.linked.runner import prepare
 from mckg.query.service import QueryService
 from mckg.query.stored import get as stored_query
+from mckg.resources import resource_dir
 from mckg.store import open_store
 from mckg.survey.diff import CS, changed_cells
 
@@ -180,3 +181,20 @@ def test_stored_query_answers_the_same_at_the_endpoint(server: ServerProcess) ->
     bindings = response.json()["results"]["bindings"]
     assert {(b["jurisdiction"]["value"], b["dimension"]["value"], b["change"]["value"])
             for b in bindings} == PLANTED
+
+
+def test_ingest_while_a_server_reads_the_store_is_refused(server: ServerProcess,
+                                                          store_url: str) -> None:
+    def state() -> tuple[int, dict[str, int]]:
+        with open_store(store_url, read_only=True) as store:
+            return store.triple_count(), store.counts()
+
+    before = state()
+    wave_1 = resource_dir("data") / "survey" / "wave-1.csv"
+    result = cli("ingest", "survey", str(wave_1), "--wave", "w2", "--store", store_url)
+    assert result.exit_code == 2
+    assert "in use" in result.output
+    assert state() == before
+    # and the server still answers with the wave it had
+    page = requests.get(server.url + "waves/diff", timeout=30)
+    assert "9 changed answers" in page.text

@@ -119,8 +119,9 @@ class _Mapper:
                                      index=index))
 
     def matched(self, row: Row, column: str, kind: str, synonyms: dict[str, str],
-                multiple: bool) -> list[str]:
-        """The terms the cell's answers match (empty cell: none); misses are problems."""
+                multiple: bool, *, miss: str = "unmatched answer") -> list[str]:
+        """The terms the cell's answers match (empty cell: none); misses are problems,
+        reported as ``miss``."""
         cell = row.cells.get(column, "")
         if not cell:
             return []
@@ -129,7 +130,7 @@ class _Mapper:
         for answer in (a for a in answers if a):
             match = self.vocab.match(kind, answer, synonyms)
             if match.term is None:
-                self.problem(row, column, f"unmatched answer: {match.problem}")
+                self.problem(row, column, f"{miss}: {match.problem}")
             elif match.term not in terms:
                 terms.append(match.term)
         return terms
@@ -168,18 +169,15 @@ class _Mapper:
         finding_questions = [q for q in m.questions if q.kind == "finding"]
         for row in self.export.rows:
             org = self.matched(row, m.respondent, "organisation",
-                               m.synonyms.get("organisation", {}), False)
+                               m.synonyms.get("organisation", {}), False,
+                               miss="unknown institution (describe it in data/organisations.ttl)")
             jur = self.matched(row, m.jurisdiction, "jurisdiction",
-                               m.synonyms.get("jurisdiction", {}), False)
+                               m.synonyms.get("jurisdiction", {}), False,
+                               miss="unknown jurisdiction")
             if not row.cells.get(m.respondent):
                 self.problem(row, m.respondent, "no institution: every row needs one")
             if not row.cells.get(m.jurisdiction):
                 self.problem(row, m.jurisdiction, "no country or region: every row needs one")
-            elif not jur:
-                self.problems[-1] = Problem(
-                    self.problems[-1].file,
-                    self.problems[-1].message.replace("unmatched answer", "unknown jurisdiction"),
-                    row=row.number, column=m.jurisdiction, index=self.export.index(m.jurisdiction))
             date = self.date(row)
             if org and org[0] in respondents:
                 self.problem(row, m.respondent, f"duplicate respondent: "
@@ -338,6 +336,7 @@ class _Mapper:
             value = self.vocab.label(q.match, fact.value)
             answers = "; ".join(dict.fromkeys(fact.answers))
             g.add((fact.node, RDF.type, URIRef(q.cls)))
+            g.add((fact.node, RDF.type, self.mckg.Finding))  # no OWL RL closure for waves
             g.add((fact.node, RDFS.label, Literal(f"{jur}: {value} (wave {self.number})",
                                                   lang="en")))
             g.add((fact.node, self.mckg.about, URIRef(fact.jurisdiction)))
