@@ -32,6 +32,7 @@ from ..store import Store, outputs_for, serialize_result
 from ..store.base import QueryDataset
 from ..store.provision import ProvisionReport, provision
 from ..store.results import UNLIMITED
+from .answers import AnswerCache, digest
 from .check import inspect_query
 from .holder import LOAD_AT_START, LOAD_TIMEOUT, StoreHolder, estimated_bytes
 from .info import QueryError, QueryInfo
@@ -107,7 +108,10 @@ class Answer:
     body: bytes
     media_type: str
     truncated: bool
+    #: Seconds the engine took (the first time, for an answer from the cache).
     seconds: float
+    #: Whether it came from the answer cache.
+    cached: bool = False
 
 
 class QueryService:
@@ -125,6 +129,24 @@ class QueryService:
         self._counts: dict[str, int] | None = None
         self._triples: int | None = None
         self._described: tuple[Graph, list[str]] | None = None
+        self.answers: AnswerCache[Answer] = AnswerCache(settings.answer_cache
+                                                        if store.stable else 0)
+        self._write_lock = threading.Lock()
+        self._writes = 0
+        # What the store holds, as its marker says (the fingerprint of the build and every
+        # load): the same data gives the same version, across restarts too.
+        self._base_version = digest(store.url, store.read_marker(), repr(settings))
+
+    @property
+    def version(self) -> str | None:
+        """A token that changes whenever the served data may have changed; None for a store
+        others can change behind our back (a remote endpoint), which is never cached.
+
+        Answers are cached, and entity tags derived, under it (:mod:`mckg.query.answers`).
+        """
+        if not self.store.stable:
+            return None
+        return f"{self._base_version}.{self._writes}"
 
     @classmethod
     def open(cls, settings: Settings, *, store_url: str | None = None,
@@ -233,8 +255,18 @@ class QueryService:
                        base_iri=base_iri,
                        max_bytes=UNLIMITED if own else self.settings.result_bytes,
                        own=own, client=client)
+        version = self.version
+        key = ""
+        if version is not None and self.answers.enabled:
+            key = digest(version, text, dataset, media_type, job.limit, job.max_bytes, base_iri)
+            cached = self.answers.get(key)
+            if cached is not None:
+                return replace(cached, cached=True)
         result = self.executor.run(job)
-        return Answer(result.body, result.media_type, result.truncated, result.seconds)
+        answer = Answer(result.body, result.media_type, result.truncated, result.seconds)
+        if key:
+            self.answers.put(key, answer, len(answer.body))
+        return answer
 
     def load(self) -> dict[str, LaneLoad]:
         """How busy the workers' lanes are (``general``, ``reserved``); empty without workers.
@@ -242,6 +274,49 @@ class QueryService:
         For the web layer, to turn work away before it queues for a worker.
         """
         return self.executor.load() if isinstance(self.executor, WorkerPool) else {}
+
+    # -- writes --------------------------------------------------------------------------
+    def load_nquads(self, data: bytes, *, replace: Iterable[str] = ()) -> None:
+        """Add N-Quads to the served data, replacing the named graphs ``replace``.
+
+        The durable store is written first; then the in-memory copy the workers are forked
+        from, if they read from one; then every worker is replaced as it becomes free
+        (workers hold read-only snapshots), and the version moves on, which empties the
+        answer cache and changes every entity tag. Writers are serialised.
+
+        :raise StoreError: the store refused the data (then nothing changed).
+        :raise PoolError: the in-memory copy could not follow (the durable store has the
+            data; the workers answer from disk until a restart).
+        """
+        graphs = tuple(replace)
+        with self._write_lock:
+            self.store.load_nquads(data, replace=graphs)  # refused: nothing changed anywhere
+            try:
+                if isinstance(self.executor, WorkerPool):
+                    self._follow(self.executor, data, graphs)
+            finally:
+                self._changed()
+
+    def _follow(self, pool: WorkerPool, data: bytes, graphs: tuple[str, ...]) -> None:
+        """Bring the workers to what the durable store now holds."""
+        launcher = pool.launcher
+        if isinstance(launcher, StoreHolder):
+            try:
+                launcher.apply(data, replace=graphs)
+            except PoolError as exc:
+                if self.store.kind != "oxigraph":
+                    raise
+                log.error("%s; answering from disk", exc.message)
+                pool.switch(SpawnLauncher(self.store.worker_spec()))
+                raise
+        pool.refresh()
+
+    def _changed(self) -> None:
+        """The data changed: a new version, no cached answer or count from before."""
+        self._writes += 1
+        self.answers.clear()
+        self._counts = self._triples = None
+        self._described = None
 
     # -- the dataset ---------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

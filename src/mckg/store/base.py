@@ -83,6 +83,9 @@ class Store(ABC):
     #: Whether the engine reports syntax errors itself, with line and column — then the
     #: service may skip rdflib's slow parse for plain queries (:func:`mckg.query.check.quick_inspect`).
     checks_syntax: ClassVar[bool] = True
+    #: Whether only this process changes the data while it serves it (a local store it has
+    #: opened), so that answers may be cached by version; a remote endpoint is not.
+    stable: ClassVar[bool] = True
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url

@@ -140,6 +140,7 @@ class RemoteStore(Store):
 
     kind = "sparql"
     needs_workers = False
+    stable = False
     checks_syntax = False  # remote messages vary, and their positions count our PREFIX lines
 
     def __init__(self, query_url: str, *, update_url: str | None = None, timeout: float = 30.0,

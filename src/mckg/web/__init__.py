@@ -31,13 +31,16 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from .. import __version__
 from ..config import Settings
 from ..linked.context import context_document
+from ..query.answers import digest
 from ..query.service import QueryService
 from ..query.stored import examples
 from . import assets as web_assets
-from . import dataset, errors, linked_data, page, protocol
+from . import caching, dataset, errors, linked_data, page, protocol
 from . import waves as waves_pages
+from . import checker as checker_page
 from .headers import ResponseHeaders
 from .limits import ClientLimit
 
@@ -134,9 +137,14 @@ def create_app(settings: Settings | None = None, *, service: QueryService | None
     app.register_blueprint(page.bp)
     app.register_blueprint(linked_data.bp)
     app.register_blueprint(waves_pages.bp)
+    app.register_blueprint(checker_page.bp)
     # Templates and files first (after the blueprints: templates use their filters), so that a
     # broken package stops the app before a store is opened or a worker started.
-    web_assets.install(app, web_assets.load(assets or web_assets.PACKAGE_ASSETS))
+    bundle = web_assets.load(assets or web_assets.PACKAGE_ASSETS)
+    web_assets.install(app, bundle)
+    caching.register(app, digest(__version__, repr(settings), app.config["MCKG_PUBLIC_URL"],
+                                 sorted(bundle.templates.items()),
+                                 sorted((k, f.etag) for k, f in bundle.static.items())))
     context_document(settings.base)  # read the shipped JSON-LD context now, not on a request
     examples()  # and the example queries of the query page
     if service is None:

@@ -24,9 +24,9 @@ from typing import Any
 CORS: dict[str, str] = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Accept, Content-Type",
+    "Access-Control-Allow-Headers": "Accept, Content-Type, If-None-Match",
     "Access-Control-Expose-Headers": "X-MCKG-Truncated, X-MCKG-Result-Limit, X-MCKG-Query-Time, "
-                                     "Server-Timing, Retry-After",
+                                     "X-MCKG-Cache, Server-Timing, Retry-After, ETag",
     "Access-Control-Max-Age": "86400",
 }
 #: On every response.

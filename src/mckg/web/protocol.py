@@ -177,7 +177,11 @@ def sparql() -> Response:
     response = Response(answer.body, 200, content_type=negotiation.content_type(answer.media_type))
     response.headers["Vary"] = "Accept"
     response.headers["X-MCKG-Query-Time"] = f"{answer.seconds:.6f}"
-    response.headers["Server-Timing"] = f"query;dur={answer.seconds * 1000:.1f}"
+    # Whether the answer cache had it (mckg.query.answers); the query time is then the
+    # first run's.
+    response.headers["X-MCKG-Cache"] = "hit" if answer.cached else "miss"
+    response.headers["Server-Timing"] = (f"query;dur={answer.seconds * 1000:.1f}, "
+                                         f"cache;desc={'hit' if answer.cached else 'miss'}")
     if answer.truncated:
         # Said in headers only: the body stays a standard SPARQL results document.
         response.headers["X-MCKG-Truncated"] = "true"
