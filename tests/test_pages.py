@@ -190,3 +190,95 @@ def test_csv_and_xlsx_are_the_current_view(ld):
     assert len(facts) - 1 == len(rows)
     assert [list(map(lambda v: "" if v is None else str(v), f)) for f in facts[1:]] == \
         [list(x.values()) for x in rows]
+
+
+# ---- country pages -------------------------------------------------------------------------
+
+def test_country_page_reads_summary_first_then_facts_by_topic_then_data(ld):
+    r = get(ld, "/doc/country/ES", accept="text/html")
+    html = r.text
+    order = [html.index(marker) for marker in
+             ('id="summary"', 'id="facts"', 'id="cite"', '<details class="engineering"')]
+    assert order == sorted(order)
+    summary = html[order[0]:order[1]]
+    # one sentence per comparison column, each with its grade in words and its source
+    assert summary.count("<dt>") == 6
+    assert "Yes</strong> — Specific micro-credential policy (Plan Microcreds)" in summary
+    assert "Planned</strong> — No portal yet, provided for in law" in summary
+    assert "Source: MCE partner survey, wave 1 (December 2023)" in summary
+    # facts grouped by the report's sections, the §3 group first
+    topics = re.findall(r'<section class="topic" id="topic-\d+">\s*<h3>([^<]+)</h3>', html)
+    assert topics[0].startswith("§3 ") and len(topics) >= 4
+    # cite this: the report's citation, the sections with pages, the page IRI
+    cite = html[order[2]:order[3]]
+    assert "Casanova, D., Bastos, G. &amp; Antonaci, A. (2024)" in cite
+    assert "§3 (p. " in cite and "https://w3id.org/mckg/id/country/ES" in cite
+
+
+def test_conflicts_sit_with_the_facts_they_oppose(ld):
+    html = get(ld, "/doc/country/DE", accept="text/html").text
+    conflict = html.index('id="conflict-de-portal"')
+    topic = html.rindex('<section class="topic"', 0, conflict)
+    assert html[topic:conflict].split("<h3>", 1)[1].startswith("§5 ")  # the portals section
+    assert "Sources differ" in html[html.index('id="summary"'):html.index('id="facts"')]
+
+
+def test_amounts_read_as_numbers_with_the_datatype_on_hover(ld):
+    html = get(ld, "/doc/amount/plan-microcreds-budget", accept="text/html").text
+    assert re.search(r'<span class="literal typed" title="[^"]*decimal[^"]*">50,000,000</span>', html)
+    assert "^^xsd:decimal" not in html and "50000000.0</span>" not in html
+
+
+# ---- search --------------------------------------------------------------------------------
+
+def hits(ld: LdServer, q: str, **filters: str) -> list[tuple[str, str]]:
+    """(kind badge, link) of each hit, in order."""
+    r = get(ld, "/search", params={"q": q, **filters}, accept="text/html")
+    assert r.status_code == 200, r.text[:300]
+    return re.findall(r'<p class="hit-title"><span class="badge">([^<]+)</span>'
+                      r'(?: <span class="badge">some words</span>)? <a href="([^"]+)"', r.text)
+
+
+def test_digital_skills_finds_the_italian_digital_education_hubs_facts(ld):
+    found = hits(ld, "digital skills")
+    links = [link for _, link in found]
+    assert "/id/finding/it-digital-education-hubs-count-w1" in links
+    assert "/id/finding/it-mc-observatory-required-w1" in links[:3]
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("ECTS", "/id/definition/es-university-mc"),
+    ("portal", "/id/finding/cy-portal-w1")])
+def test_words_find_the_facts_a_reader_expects_before_ontology_terms(ld, q, expected):
+    found = hits(ld, q)
+    kinds = [kind for kind, _ in found]
+    assert expected in [link for _, link in found][:10]
+    assert kinds[0] == "Fact"
+    if "Ontology term" in kinds:  # terms come after every fact
+        assert kinds.index("Ontology term") > max(i for i, k in enumerate(kinds) if k == "Fact")
+
+
+def test_search_filters_by_jurisdiction_topic_source_and_wave(ld):
+    every = {link for _, link in hits(ld, "portal")}
+    de = {link for _, link in hits(ld, "portal", jurisdiction="DE")}
+    assert "/id/finding/de-portal-w1" in de and "/id/finding/cy-portal-w1" not in de
+    assert de < every
+    oecd = {link for _, link in hits(ld, "portal", source="oecd-2023b")}
+    assert "/id/finding/fi-portal-oecd-2023b" in oecd and "/id/finding/cy-portal-w1" not in oecd
+    wave = {link for _, link in hits(ld, "portal", wave="1")}
+    assert "/id/finding/cy-portal-w1" in wave and "/id/finding/fi-portal-oecd-2023b" not in wave
+    funding = hits(ld, "Microcreds", topic="funding")
+    assert "/id/programme/plan-microcreds" in [link for _, link in funding]
+    typed = hits(ld, "portal", type="PortalFinding")
+    assert typed and {kind for kind, _ in typed} == {"Fact"}
+
+
+def test_search_highlights_matches_and_escapes_data(ld):
+    r = get(ld, "/search", params={"q": "ECTS"}, accept="text/html")
+    assert "<mark>ECTS</mark>" in r.text
+
+
+@pytest.mark.parametrize("name", ["type", "jurisdiction", "topic", "source", "wave"])
+def test_unknown_search_filters_are_400_naming_them(ld, name):
+    r = get(ld, "/search", params={"q": "portal", name: "no-such-value"}, accept="text/plain")
+    assert r.status_code == 400 and name in r.text

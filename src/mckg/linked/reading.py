@@ -159,15 +159,18 @@ def reading(d: Description, table: Comparison, citations: Citations,
             groups[key] = FactGroup(key, sections[0].label if sections else "Other facts")
         groups[key].facts.append(f)
         group_of[f.fact.iri] = key
-    for c in d.conflicts:
-        key = next((group_of[s.fact.iri] for s in c.sides if s.fact.iri in group_of), "")
-        if key not in groups:
-            groups[key] = FactGroup(key, "Other facts")
-        groups[key].conflicts.append(c)
-
     def order(g: FactGroup) -> tuple[int, str]:
         number = g.title[1:].split(" ", 1)[0] if g.title.startswith("§") else ""
         return (int(number) if number.isdigit() else 99 if g.key else 100, g.title)
+
+    for c in d.conflicts:
+        # with the facts it opposes; if they sit in several sections, the first numbered one
+        # (a topic section rather than the executive summary)
+        keys = {group_of[s.fact.iri] for s in c.sides if s.fact.iri in group_of}
+        key = min(keys, key=lambda k: order(groups[k])) if keys else ""
+        if key not in groups:
+            groups[key] = FactGroup(key, "Other facts")
+        groups[key].conflicts.append(c)
 
     pages = citations.pages()
     used: list[str] = []

@@ -37,7 +37,7 @@ from .iris import Site
 from .ontology import OntologyDoc, OntologyDocumenter
 from .reading import Reading, reading
 from .runner import Runner, ServiceRunner
-from .search import Hit, search
+from .search import Hit, Results, TextIndex
 
 #: Descriptions kept (the served data does not change; a page and its four RDF variants are
 #: built from one description).
@@ -75,6 +75,7 @@ class LinkedData:
         self.index = GraphIndex(runner)
         self.describer = Describer(self.index, self.site)
         self.citations = Citations(runner)
+        self.text = TextIndex(self.index)
         self._counts = counts
         self._triples = triples
         self.store = store
@@ -144,8 +145,15 @@ class LinkedData:
         return works[counts.most_common(1)[0][0]] if counts else None
 
     def search(self, query: str) -> list[Hit]:
-        """Label search."""
-        return search(self.index, query)
+        """The best hits for ``query`` (full text; the 404 page's suggestions)."""
+        return self.text.search(query).hits
+
+    def full_search(self, query: str, filters: dict[str, str]) -> Results:
+        """Full-text search with filters (:mod:`.search`).
+
+        :raise UnknownFilter: a filter value no resource has.
+        """
+        return self.text.search(query, filters)
 
     def comparison(self, wave: int | None = None) -> Comparison:
         """The comparison table (kept: the data does not change while served)."""

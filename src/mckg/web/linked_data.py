@@ -5,7 +5,7 @@
 ``/doc/{rest}[.ext]``               the document: HTML, Turtle, JSON-LD, N-Triples, RDF/XML
 ``/def[.ext]``                      the ontology (hash IRIs ``/def#Term``): docs or RDF
 ``/graph/{layer}[.ext]``            a named graph: summary page or its triples
-``/search?q=``                      label search
+``/search?q=``                      full-text search with filters
 ``/compare[.csv|.xlsx]``            the country comparison (``wave``, ``country``, ``column``, ``map``)
 ``/countries``                      every country and region the report discusses
 ``/about``                          what the dataset is and how to cite it
@@ -42,6 +42,7 @@ from ..linked.iris import (
     split_suffix,
 )
 from ..linked.runner import UnsafeTerm
+from ..linked.search import FILTERS, UnknownFilter
 from ..linked.sheets import XLSX
 from ..linked.site import LinkedData
 from ..rdf.files import serialize
@@ -267,10 +268,23 @@ def named_graph(rest: str) -> Response:
 # -- search, comparison, downloads, context ------------------------------------------------
 @bp.route("/search", methods=["GET", "HEAD"])
 def search() -> Response:
-    """Label search: ``?q=`` (a name, part of one, or an IRI's last segment)."""
+    """Full-text search: ``?q=`` over names, statements and notes, facts first; filters
+    ``type``, ``jurisdiction``, ``topic``, ``source``, ``wave``.
+
+    :raise 400: a filter value no resource has (the parameter named).
+    """
     query = request.args.get("q", "")
-    hits = linked().search(query) if query.strip() else []
-    return _html("ld/search.html", query=query, hits=hits)
+    filters = {name: request.args.get(name, "").strip() for name in FILTERS}
+    filters = {k: v for k, v in filters.items() if v}
+    try:
+        results = linked().full_search(query, filters) if query.strip() else None
+        if results is None and filters:
+            linked().text.check(filters)
+    except UnknownFilter as exc:
+        raise BadRequest(str(exc)) from None
+    return _html("ld/search.html", query=query, results=results, filters=filters,
+                 filter_names={"type": "Type", "jurisdiction": "Country or region",
+                               "topic": "Topic", "source": "Source", "wave": "Survey wave"})
 
 
 def _wave() -> int | None:
