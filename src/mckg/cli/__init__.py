@@ -576,3 +576,4 @@ def serve(state: State, host: str | None, port: int | None, store_url: str | Non
         server.close()
         service.close()
 from . import survey  # noqa: E402,F401  (registers its commands)
+from . import credentials  # noqa: E402,F401  (registers its commands)

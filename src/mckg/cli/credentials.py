@@ -1,0 +1,64 @@
+"""``mckg check-credential``: a micro-credential against the EU and national rules of the graph.
+
+Registered on the ``main`` group by the import at the bottom of :mod:`mckg.cli`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..credentials import CredentialError, ProfileError, Rules, check_credential, read_credential
+from ..credentials.elm import elm_jsonld
+from ..linked.runner import ServiceRunner
+from ..query.service import QueryService
+from . import STORE_HELP, State, fail, main
+
+
+@main.command("check-credential")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--country", default=None, metavar="CODE",
+              help="Also check this country's profile (ES …; 'all' for every profile). Default: "
+              "the country that awards the credential, if the graph has a profile for it.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="How to print the verdicts.")
+@click.option("--edc/--no-edc", default=None,
+              help="Check against the official EDC shapes too (default: for RDF input only).")
+@click.option("--elm-out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the credential as ELM JSON-LD (for a JSON description: its ELM form).")
+@click.option("--store", "store_option", default=None, help=STORE_HELP)
+@click.pass_obj
+def check_credential_command(state: State, file: Path, country: str | None, output: str,
+                             edc: bool | None, elm_out: Path | None,
+                             store_option: str | None) -> None:
+    """Check a micro-credential against Annex I of the 2022 Council Recommendation, the
+    national definitions the graph records (Spain's Plan Microcreds …) and the official EDC
+    shapes.
+
+    FILE is a Europass credential (ELM JSON-LD), Turtle or JSON-LD on ELM terms, or a JSON
+    description keyed by element (examples/credentials/). Each problem names what is expected
+    and the fact it comes from. Exit 0 when every profile conforms, 1 when one does not, 2 for
+    a file that cannot be read. Nothing is fetched.
+    """
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror or exc}")
+    settings = state.settings
+    store = state.store(state.store_url(store_option))
+    rules = Rules(ServiceRunner(QueryService.inline(settings, store), settings.base))
+    try:
+        credential = read_credential(data, str(file), rules)
+        result = check_credential(credential, rules, country=country, edc=edc)
+    except (CredentialError, ProfileError) as exc:
+        fail(str(exc))
+    if elm_out is not None:
+        elm_out.write_text(elm_jsonld(credential.graph), encoding="utf-8")
+    if output == "json":
+        click.echo(json.dumps(result.as_json(), indent=1, ensure_ascii=False))
+    else:
+        click.echo(result.as_text())
+    sys.exit(0 if result.conforms else 1)
