@@ -282,3 +282,90 @@ def test_search_highlights_matches_and_escapes_data(ld):
 def test_unknown_search_filters_are_400_naming_them(ld, name):
     r = get(ld, "/search", params={"q": "portal", name: "no-such-value"}, accept="text/plain")
     assert r.status_code == 400 and name in r.text
+
+
+# ---- the facts as tables and plain JSON ----------------------------------------------------
+
+def test_fact_table_round_trips_through_pandas_with_the_right_dtypes(ld):
+    pd = pytest.importorskip("pandas")
+    csv_response = get(ld, "/downloads/facts.csv")
+    assert csv_response.status_code == 200
+    assert csv_response.headers["Content-Type"].startswith("text/csv")
+    table = pd.read_csv(io.StringIO(csv_response.text))
+    assert list(table.columns) == ["jurisdiction", "jurisdiction_code", "dimension", "value",
+                                   "number", "unit", "statement", "source", "section",
+                                   "footnote_url", "wave", "topic", "label", "fact"]
+    assert table["fact"].is_unique and len(table) > 200
+    assert str(table["number"].dtype) == "float64" and str(table["wave"].dtype) == "float64"
+    assert pd.api.types.is_string_dtype(table["statement"])
+    plan = table.set_index("fact").loc["https://w3id.org/mckg/id/amount/plan-microcreds-budget"]
+    assert plan["number"] == 50_000_000 and plan["unit"] == "EUR"
+    assert plan["jurisdiction_code"] == "ES" and plan["footnote_url"].startswith("https://")
+    # the workbook holds the same table, numbers as numbers
+    xlsx = get(ld, "/downloads/facts.xlsx")
+    book = pd.read_excel(io.BytesIO(xlsx.content), sheet_name="Facts")
+    assert list(book.columns) == list(table.columns) and len(book) == len(table)
+    assert str(book["number"].dtype) == "float64"
+    assert book.set_index("fact").loc[plan.name, "number"] == 50_000_000
+    # and the JSON API, read as the downloads page shows
+    page = get(ld, "/api/facts", params={"limit": "1000"}).json()
+    frame = pd.DataFrame(page["facts"])
+    assert len(frame) == len(table) == page["total"]
+    assert frame.set_index("fact").loc[plan.name, "number"] == 50_000_000
+
+
+def test_json_api_pages_and_filters(ld):
+    first = get(ld, "/api/facts", params={"country": "ES", "limit": "5"})
+    assert first.status_code == 200 and first.headers["Content-Type"].startswith("application/json")
+    body = first.json()
+    assert body["count"] == 5 and body["total"] > 5 and body["previous"] is None
+    seen = [f["fact"] for f in body["facts"]]
+    pages = 1
+    while body["next"] and pages < 50:  # bounded
+        assert body["next"].startswith(ld.url + "api/facts?")
+        body = get(ld, body["next"][len(ld.url):]).json()
+        seen += [f["fact"] for f in body["facts"]]
+        pages += 1
+    everything = get(ld, "/api/facts", params={"country": "ES", "limit": "1000"}).json()
+    assert seen == [f["fact"] for f in everything["facts"]] and len(set(seen)) == len(seen)
+    for fact in everything["facts"]:
+        assert "ES" in fact["jurisdiction_code"].split("; ")
+        assert fact["url"].startswith(ld.url + "doc/") and fact["fact"].startswith(
+            "https://w3id.org/mckg/id/")
+        assert isinstance(fact["label"], str) and (fact["number"] is None
+                                                   or isinstance(fact["number"], (int, float)))
+    funding = get(ld, "/api/facts", params={"country": "ES", "topic": "funding"}).json()
+    assert {f["fact"] for f in funding["facts"]} < set(seen)
+    assert any(f["number"] == 50_000_000 for f in funding["facts"])
+    wave = get(ld, "/api/facts", params={"wave": "1", "limit": "1000"}).json()
+    assert wave["total"] and all(f["wave"] == 1 for f in wave["facts"])
+    source = get(ld, "/api/facts", params={"source": "oecd-2023b", "limit": "1000"}).json()
+    assert source["total"] and all("OECD" in f["source"] for f in source["facts"])
+
+
+@pytest.mark.parametrize("params, named", [
+    ({"country": "XX"}, "country"), ({"topic": "nope"}, "topic"), ({"limit": "-1"}, "limit"),
+    ({"limit": "5000"}, "limit"), ({"offset": "x"}, "offset"), ({"colour": "red"}, "colour")])
+def test_json_api_refuses_bad_parameters_by_name(ld, params, named):
+    r = get(ld, "/api/facts", params=params, accept="application/json")
+    assert r.status_code == 400 and named in r.text
+
+
+def test_downloads_page_offers_the_fact_table(ld):
+    html = get(ld, "/downloads", accept="text/html").text
+    for path in ("/downloads/facts.csv", "/downloads/facts.xlsx", "/api/facts"):
+        assert f'href="{path}"' in html
+    assert "pd.read_csv" in html and "jsonlite::fromJSON" in html
+
+
+# ---- the ontology as the data uses it ------------------------------------------------------
+
+def test_def_lists_properties_used_without_a_declared_domain(ld):
+    html = get(ld, "/def", accept="text/html").text
+    entry = html[html.index('id="MicroCredentialDefinition"'):]
+    entry = entry[:entry.index('<section class="term"')]
+    undeclared = entry[entry.index('class="used-undeclared"'):entry.index("</p>",
+                                                                       entry.index("used-undeclared"))]
+    for label in ("ECTS upper bound", "requires element", "EQF level"):
+        assert label in undeclared, label
+    assert re.search(r"<td>\d+ of \d+</td>", entry)  # counts, with the table of usage

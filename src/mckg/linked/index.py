@@ -87,6 +87,14 @@ class ConflictInfo:
     subjects: set[str] = field(default_factory=set)
 
 
+@dataclass
+class Facets:
+    """What a resource can be filtered on: the countries or regions and the topics it concerns."""
+
+    jurisdictions: set[str] = field(default_factory=set)
+    topics: set[str] = field(default_factory=set)
+
+
 def _literal_text(term: Node) -> str:
     return str(term)
 
@@ -104,6 +112,7 @@ class GraphIndex:
         self._types: dict[str, list[str]] | None = None
         self._provenance: dict[str, Provenance] | None = None
         self._conflicts: dict[str, ConflictInfo] | None = None
+        self._facets: dict[str, Facets] | None = None
 
     # -- labels and types ----------------------------------------------------------------
     def labels(self) -> dict[str, str]:
@@ -215,6 +224,21 @@ class GraphIndex:
             with self._lock:
                 self._provenance = facts
         return self._provenance
+
+    # -- facets --------------------------------------------------------------------------
+    def facets(self) -> dict[str, Facets]:
+        """The jurisdictions and topics of every resource that has some (``ld-facets``)."""
+        if self._facets is None:
+            out: dict[str, Facets] = defaultdict(Facets)
+            for row in self.runner.select("ld-facets").rows:
+                found = out[str(row["s"])]
+                if "jurisdiction" in row:
+                    found.jurisdictions.add(str(row["jurisdiction"]))
+                if "topic" in row:
+                    found.topics.add(str(row["topic"]))
+            with self._lock:
+                self._facets = dict(out)
+        return self._facets
 
     # -- conflicts -----------------------------------------------------------------------
     def conflicts(self) -> dict[str, ConflictInfo]:

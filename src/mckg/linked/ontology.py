@@ -41,6 +41,18 @@ class Ref:
 
 
 @dataclass
+class Usage:
+    """A property as the instances of one class use it in the data: on how many, an example,
+    and whether the ontology declares that class (or a super-class) as its domain."""
+
+    property: Ref
+    count: int
+    example: Ref
+    value: str
+    declared: bool
+
+
+@dataclass
 class Term:
     """One class or property of the ontology."""
 
@@ -59,6 +71,11 @@ class Term:
     matches: list[tuple[str, Ref]] = field(default_factory=list)
     in_domain_of: list[Ref] = field(default_factory=list)
     in_range_of: list[Ref] = field(default_factory=list)
+    #: Classes: how many instances the data has, and the properties they carry.
+    instances: int = 0
+    used: list[Usage] = field(default_factory=list)
+    #: Properties: the classes whose instances carry it, with counts.
+    used_on: list[tuple[Ref, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -124,6 +141,41 @@ class OntologyDocumenter:
                 return [self.ref(m) for m in Collection(graph, union) if isinstance(m, URIRef)]
         return []
 
+    def _usage(self, terms: dict[str, Term], graph: Graph) -> None:
+        """Fill in what the data does with each class and property (``ld-class-usage``,
+        ``ld-class-counts``): the question "what do instances of X carry?" is answered by the
+        data, not only by the domains the ontology declares."""
+        runner = self.describer.runner
+        for row in runner.select("ld-class-counts").rows:
+            term = terms.get(str(row["class"]))
+            if term is not None:
+                term.instances = int(row["instances"].toPython())
+        supers: dict[str, set[str]] = {}
+
+        def ancestors(iri: str) -> set[str]:
+            if iri not in supers:
+                supers[iri] = {iri}
+                for parent in graph.objects(URIRef(iri), RDFS.subClassOf):
+                    if isinstance(parent, URIRef):
+                        supers[iri] |= ancestors(str(parent))
+            return supers[iri]
+
+        for row in runner.select("ld-class-usage").rows:
+            cls, prop = str(row["class"]), row["property"]
+            term, pterm = terms.get(cls), terms.get(str(prop))
+            count = int(row["instances"].toPython())
+            if term is not None and prop != RDF.type:
+                domains = {r.link.iri for expr in (pterm.domain if pterm else []) for r in expr}
+                value = row.get("exampleValue")
+                shown = self.index.label(value) if isinstance(value, URIRef) else str(value or "")
+                term.used.append(Usage(self.ref(prop), count, self.ref(row["example"]),
+                                       shown[:80], bool(domains & ancestors(cls))))
+            if pterm is not None and term is not None:
+                pterm.used_on.append((self.ref(URIRef(cls)), count))
+        for term in terms.values():
+            term.used.sort(key=lambda u: (-u.count, u.property.link.label.casefold()))
+            term.used_on.sort(key=lambda u: (-u[1], u[0].link.label.casefold()))
+
     def document(self) -> OntologyDoc:
         """Document the ontology."""
         graph, truncated = self.graph("ontology")
@@ -171,6 +223,7 @@ class OntologyDocumenter:
                                           if (s, RDF.type, t) in graph)
             term.matches = [(self.index.label(p), self.ref(o)) for p in _MATCHES
                             for o in sorted(graph.objects(s, p)) if isinstance(o, URIRef)]
+        self._usage(terms, graph)
         for iri, term in terms.items():
             key = lambda r: r.link.label.casefold()  # noqa: E731 - a sort key
             term.parents.sort(key=key)

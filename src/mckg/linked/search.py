@@ -192,14 +192,11 @@ class TextIndex:
                 doc.sources = {c.iri for c in p.credited}
                 doc.wave = p.wave_number
             docs[iri] = doc
-        for row in self.runner.select("ld-facets").rows:
-            doc = docs.get(str(row["s"]))
-            if doc is None:
-                continue
-            if "jurisdiction" in row:
-                doc.jurisdictions.add(str(row["jurisdiction"]))
-            if "topic" in row:
-                doc.topics.add(str(row["topic"]))
+        for iri, facets in self.index.facets().items():
+            doc = docs.get(iri)
+            if doc is not None:
+                doc.jurisdictions |= facets.jurisdictions
+                doc.topics |= facets.topics
         db = sqlite3.connect(":memory:", check_same_thread=False)
         db.execute("CREATE VIRTUAL TABLE text USING fts5(iri UNINDEXED, name, body, topics, "
                    "tokenize = 'unicode61 remove_diacritics 2')")

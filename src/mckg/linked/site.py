@@ -32,6 +32,7 @@ from .cite import Citations, Work
 from .compare import Comparison, compare
 from .describe import Describer, Description
 from .dumps import Dump, read_manifest, write_dumps
+from .facts import FactTable
 from .index import GraphIndex
 from .iris import Site
 from .ontology import OntologyDoc, OntologyDocumenter
@@ -76,6 +77,7 @@ class LinkedData:
         self.describer = Describer(self.index, self.site)
         self.citations = Citations(runner)
         self.text = TextIndex(self.index)
+        self.facts = FactTable(self.index)
         self._counts = counts
         self._triples = triples
         self.store = store

@@ -9,7 +9,8 @@
 ``/compare[.csv|.xlsx]``            the country comparison (``wave``, ``country``, ``column``, ``map``)
 ``/countries``                      every country and region the report discusses
 ``/about``                          what the dataset is and how to cite it
-``/downloads[/{file}]``             dumps of the whole dataset
+``/downloads[/{file}]``             dumps of the whole dataset; the facts as CSV and XLSX
+``/api/facts``                      the facts as plain JSON, filtered and paged
 ``/context.jsonld``                 the JSON-LD context every JSON-LD document uses
 ==================================  ==========================================================
 
@@ -30,7 +31,7 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 from rdflib import Graph
 from werkzeug.exceptions import BadRequest, NotFound
 
-from ..linked import grades
+from ..linked import facts, grades
 from ..linked.compare import Comparison, select, to_csv, to_xlsx
 from ..linked.context import context_document, to_jsonld
 from ..linked.describe import document_graph
@@ -241,8 +242,10 @@ def ontology(suffix: str | None = None, version: str | None = None) -> Response:
             return _not_found(f"{ld.site.ontology_iri()}/{version}")
     media_type = _chosen(suffix)
     if media_type == _HTML:
-        return _html("ld/ontology.html", negotiated=suffix is None, doc=ld.ontology(),
-                     formats=_formats("/def"))
+        doc = ld.ontology()
+        own = {t.iri for t in (*doc.object_properties, *doc.datatype_properties)}
+        return _html("ld/ontology.html", negotiated=suffix is None, doc=doc,
+                     formats=_formats("/def"), own_terms=own)
     return _rdf_response(ld.graph_of("ontology"), media_type, negotiated=suffix is None)
 
 
@@ -416,7 +419,81 @@ def about() -> Response:
 def downloads() -> Response:
     """The list of dumps, with sizes, formats and the dataset description."""
     ld = linked()
-    return _html("ld/downloads.html", dumps=ld.dumps(), counts=ld.counts())
+    return _html("ld/downloads.html", dumps=ld.dumps(), counts=ld.counts(),
+                 public_root=public_url())
+
+
+@bp.route("/downloads/facts.csv", methods=["GET", "HEAD"])
+def facts_csv() -> Response:
+    """Every fact, one row each, as CSV (:mod:`mckg.linked.facts`)."""
+    return Response(facts.to_csv(linked().facts.rows()), 200,
+                    content_type="text/csv; charset=utf-8; header=present",
+                    headers={"Content-Disposition": 'attachment; filename="mckg-facts.csv"'})
+
+
+@bp.route("/downloads/facts.xlsx", methods=["GET", "HEAD"])
+def facts_xlsx() -> Response:
+    """Every fact, one row each, as a workbook."""
+    return Response(facts.to_xlsx(linked().facts.rows()), 200, content_type=XLSX,
+                    headers={"Content-Disposition": 'attachment; filename="mckg-facts.xlsx"'})
+
+
+#: Facts per page of ``/api/facts``: the default and the most one may ask for.
+API_LIMIT, API_MAX_LIMIT = 100, 1000
+
+
+def _count(name: str, default: int, highest: int) -> int:
+    """A non-negative integer parameter, at most ``highest``.
+
+    :raise 400: not such a number (the parameter named).
+    """
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) > highest:
+        raise BadRequest(f"{name} must be a whole number from 0 to {highest}, not {raw[:40]!r}")
+    return int(raw)
+
+
+@bp.route("/api/facts", methods=["GET", "HEAD"])
+def api_facts() -> Response:
+    """The facts as plain JSON, filtered and paged: ``country`` (a code such as ``ES``),
+    ``topic``, ``source``, ``wave``, ``dimension``; ``limit`` (at most 1000) and ``offset``.
+    Numbers are JSON numbers and labels strings; each fact has its IRI and its page here.
+
+    :raise 400: an unknown filter value, or a bad ``limit``/``offset`` (named).
+    """
+    unknown = sorted(set(request.args) - {*facts.FILTERS, "limit", "offset"})
+    if unknown:
+        raise BadRequest(f"{unknown[0]}: not a parameter of /api/facts; parameters: "
+                         f"{', '.join((*facts.FILTERS, 'limit', 'offset'))}")
+    limit = _count("limit", API_LIMIT, API_MAX_LIMIT)
+    offset = _count("offset", 0, 10**9)
+    filters = {k: request.args[k].strip() for k in facts.FILTERS if request.args.get(k, "").strip()}
+    try:
+        rows = linked().facts.select(filters)
+    except facts.UnknownFilter as exc:
+        raise BadRequest(str(exc)) from None
+    root = public_url()
+    site = linked().site
+
+    def page(at: int | None) -> str | None:
+        if at is None:
+            return None
+        return root + "api/facts?" + urlencode({**filters, "limit": limit, "offset": at})
+
+    items = []
+    for row in rows[offset:offset + limit]:
+        item = row.values()
+        path = site.document_path(row.fact)
+        item["url"] = root + path.lstrip("/") if path else None
+        items.append(item)
+    body = {"total": len(rows), "offset": offset, "limit": limit, "count": len(items),
+            "next": page(offset + limit if offset + limit < len(rows) else None),
+            "previous": page(max(0, offset - limit) if offset else None),
+            "fields": [*facts.FIELDS, "url"], "facts": items}
+    return Response(json.dumps(body, ensure_ascii=False, indent=1) + "\n", 200,
+                    content_type="application/json; charset=utf-8")
 
 
 @bp.route("/downloads/<name>", methods=["GET", "HEAD"])
