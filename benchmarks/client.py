@@ -96,14 +96,18 @@ def answer_size(query: Query, body: bytes) -> int:
 
 
 def send(session: requests.Session, endpoint: str, query: Query, *, timeout: float,
-         check: bool = False) -> Outcome:
+         check: bool = False, salt: str | None = None) -> Outcome:
     """POST ``query`` and time it until the whole body has arrived.
 
     With ``check`` the answer is parsed to count its rows or triples (outside the timing).
+    A ``salt`` is appended as a comment: the query means the same, but its text differs, so
+    that a server's answer cache cannot answer it (every measured request is then a miss,
+    unless a workload measures hits on purpose).
     """
+    text = query.text if salt is None else f"{query.text}\n# {salt}\n"
     started = time.perf_counter()
     try:
-        response = session.post(endpoint, data={"query": query.text},
+        response = session.post(endpoint, data={"query": text},
                                 headers={"Accept": query.accept}, timeout=timeout)
         body = response.content
     except requests.Timeout:
@@ -193,8 +197,12 @@ class Target:
 
 
 def sequential(targets: Sequence[Target], queries: Sequence[Query],
-               progress: Callable[[str], None] = print) -> dict[str, dict[str, Latency]]:
+               progress: Callable[[str], None] = print, *, repeat: bool = False
+               ) -> dict[str, dict[str, Latency]]:
     """Time each query on every server, one request at a time, interleaving the servers.
+
+    Every request's text is made unique with a comment (cache misses), unless ``repeat``:
+    then the same text is sent every time, as a dashboard or a page does (cache hits).
 
     Per query: one untimed warm-up request per server (also the answer check; timed for a
     policy without warm-up), then timed repetitions round-robin across servers so that drift
@@ -210,7 +218,8 @@ def sequential(targets: Sequence[Target], queries: Sequence[Query],
             for target in targets:
                 record = results[target.key].setdefault(query.name, Latency())
                 warm = send(sessions[target.key], target.endpoint, query,
-                            timeout=target.policy.timeout, check=True)
+                            timeout=target.policy.timeout, check=True,
+                            salt=None if repeat else "warm-up")
                 record.answer = warm.answer
                 if warm.ok:
                     active.append(target)
@@ -233,7 +242,8 @@ def sequential(targets: Sequence[Target], queries: Sequence[Query],
                         active.remove(target)
                         continue
                     outcome = send(sessions[target.key], target.endpoint, query,
-                                   timeout=policy.timeout)
+                                   timeout=policy.timeout,
+                                   salt=None if repeat else f"repetition {rep}")
                     spent[target.key] += outcome.seconds
                     record = results[target.key][query.name]
                     if outcome.ok:
@@ -285,10 +295,11 @@ class Throughput:
 
 
 def throughput(target: Target, queries: Sequence[Query], clients: int, *, duration: float,
-               timeout: float) -> Throughput:
+               timeout: float, repeat: bool = False) -> Throughput:
     """``clients`` threads, each with its own ``requests.Session``, cycle through ``queries``
     (each starting at a different one) for ``duration`` seconds; requests in flight at the
-    deadline are waited for (bounded by ``timeout``) and counted."""
+    deadline are waited for (bounded by ``timeout``) and counted. Texts are unique (misses)
+    unless ``repeat``, as in :func:`sequential`."""
     lock = threading.Lock()
     result = Throughput(clients, 0.0, 0, 0)
     started = time.perf_counter()
@@ -300,7 +311,8 @@ def throughput(target: Target, queries: Sequence[Query], clients: int, *, durati
             while time.perf_counter() < deadline:
                 query = queries[n % len(queries)]
                 n += 1
-                outcome = send(session, target.endpoint, query, timeout=timeout)
+                outcome = send(session, target.endpoint, query, timeout=timeout,
+                               salt=None if repeat else f"client {index} request {n}")
                 with lock:
                     if outcome.ok:
                         result.completed += 1

@@ -1,16 +1,18 @@
-"""The floor for our own overhead: raw pyoxigraph behind a minimal Flask app, under waitress.
+"""The floor: raw pyoxigraph behind a minimal Flask app, under waitress.
 
 It does what any endpoint must and nothing more: take ``query`` from GET or a form POST, run
-it on an on-disk Oxigraph store (the same engine, storage and WSGI server as ``mckg serve
---store oxigraph:PATH``), and write the answer with pyoxigraph's own serializers — JSON results
-for SELECT/ASK, Turtle or N-Triples for graphs. No checks, no time limit, no result limit,
-no worker processes, no negotiation beyond a substring test on ``Accept``. The difference
-between this and ``mckg serve`` is therefore exactly the price of mckg's safety and protocol
-work, which is what issue 4's targets bound.
+it on an Oxigraph store — **in memory** by default, the fastest configuration of the engine
+mckg uses, or on disk with ``--store DIR`` — and write the answer with pyoxigraph's own
+serializers: JSON results for SELECT/ASK, Turtle or N-Triples for graphs. No checks, no time
+limit, no result limit, no worker processes, no negotiation beyond a substring test on
+``Accept``, queries evaluated in waitress's request threads (pyoxigraph releases the GIL while
+it evaluates). The difference between this and ``mckg serve`` is therefore exactly the price
+of mckg's safety and protocol work.
 
 Not part of the package: benchmarks only. Listens on 127.0.0.1 only::
 
-    python -m benchmarks.oxigraph_app --store DIR --load a.nt --load b.nt --port 0
+    python -m benchmarks.oxigraph_app --load a.nt --load b.nt --port 0            # in memory
+    python -m benchmarks.oxigraph_app --store DIR --load a.nt --port 0            # on disk
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ def create_app(store: ox.Store) -> Flask:
 def main(argv: list[str] | None = None) -> int:
     """Load the files (if any) into the store folder, then serve it until killed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--store", type=Path, required=True, help="Oxigraph store folder")
+    parser.add_argument("--store", type=Path, default=None,
+                        help="Oxigraph store folder (default: a store in memory)")
     parser.add_argument("--load", type=Path, action="append", default=[],
                         help="N-Triples file to bulk-load first (repeatable)")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -82,10 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     from waitress.server import create_server
 
     started = time.perf_counter()
-    store = ox.Store(str(args.store))
+    store = ox.Store(str(args.store)) if args.store is not None else ox.Store()
     for path in args.load:
         store.bulk_load(path=str(path), format=ox.RdfFormat.N_TRIPLES)
-    store.flush()
+    if args.store is not None:
+        store.flush()
     print(f"loaded {len(store)} triples in {time.perf_counter() - started:.2f} s",
           file=sys.stderr, flush=True)
     server = create_server(create_app(store), host="127.0.0.1", port=args.port,

@@ -3,17 +3,24 @@
 One run per scale starts, on the same data (the shipped graph with its inferences plus a
 synthetic graph from :mod:`benchmarks.generate`):
 
-==================  ===========================================================================
-``mckg-oxigraph``   ``mckg serve --store oxigraph:DIR`` (our server, the default store)
-``mckg-memory``     ``mckg serve --store memory`` (skipped at 1M: see :data:`MEMORY_SKIP`)
-``rdflib-endpoint`` the peer: ``python -m rdflib_endpoint serve FILES`` (FastAPI under uvicorn)
-``oxigraph-floor``  raw pyoxigraph behind a minimal Flask app (:mod:`benchmarks.oxigraph_app`)
-==================  ===========================================================================
+=======================  ======================================================================
+``mckg-oxigraph``        ``mckg serve --store oxigraph:DIR`` (our server and its default store,
+                         answering from its in-memory copy once loaded)
+``rdflib-endpoint``      the peer: ``python -m rdflib_endpoint serve FILES`` (FastAPI, uvicorn)
+``oxigraph-floor``       **the floor**: pyoxigraph *in memory* behind a minimal Flask app
+                         (:mod:`benchmarks.oxigraph_app`), the fastest way to serve this engine
+``oxigraph-disk-floor``  the same app on an on-disk pyoxigraph store (the floor of issue 4)
+=======================  ======================================================================
 
 then measures sequential latency (interleaved across servers), closed-loop throughput with
-1, 4 and 16 clients, load time and peak resident memory, optionally profiles our server with
+1, 4 and 16 clients, load time, memory (PSS) and a restart, optionally profiles our server with
 py-spy, saves the numbers as JSON under ``var/benchmarks/results/`` and rewrites the generated
 block of the report. Everything listens on 127.0.0.1 and every loop is bounded.
+
+Every measured request's text is unique (a trailing comment; see
+:func:`benchmarks.client.send`), so mckg's answer cache never answers the latency and
+throughput runs: they compare misses with misses. The ``hits`` workload then repeats the same
+texts, to measure what the cache gives a dashboard or a page, against the floor's misses.
 
     python -m benchmarks.run --scale all --out docs/benchmarks.md
 """
@@ -40,21 +47,18 @@ from typing import Any
 from . import generate
 from .client import Latency, Query, RepPolicy, Target, load_queries, sequential, throughput
 from .profile import profile_server
-from .report import write_report
+from .report import OURS, write_report
 from .servers import MemorySampler, Server, ServerSpec, free_port, run_command, start, tree_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
-SERVER_ORDER = ("mckg-oxigraph", "mckg-memory", "rdflib-endpoint", "oxigraph-floor")
-MEMORY_SKIP = ("skipped at 1M: the memory store evaluates with rdflib's pure-Python engine and "
-               "keeps one full copy of the dataset in the serving process and one in each query "
-               "worker (three copies of a graph rdflib holds in about 1.2 GB per million "
-               "triples), for queries that take rdflib-endpoint seconds to minutes at this size; "
-               "it is for tests and tiny graphs")
+SERVER_ORDER = ("mckg-oxigraph", "rdflib-endpoint", "oxigraph-floor", "oxigraph-disk-floor")
 PEER_THROUGHPUT_SKIP = ("not run at 1M: several of its queries take longer than the 30 s cap, "
                         "so a closed-loop run of seconds would measure one request")
 MCKG = [sys.executable, "-c", "from mckg.cli import main; main()"]
 _SERVING = r"mckg: serving (http://\S+/)"
+#: mckg's workers read from the in-memory copy (at start, or once copied in the background).
+_FROM_MEMORY = r"reading from memory|now read from memory"
 
 
 def log(message: str) -> None:
@@ -107,20 +111,21 @@ def server_specs(run_dir: Path, files: Sequence[Path], *, timeout: float) -> dic
     floor_loads = [a for f in files for a in ("--load", str(f))]
     return {
         "mckg-oxigraph": ServerSpec(
-            "mckg-oxigraph", "mckg serve (oxigraph)",
+            "mckg-oxigraph", "mckg serve",
             [*MCKG, *common, "--store", f"oxigraph:{run_dir / 'mckg-store'}", *file_args],
-            env=env, ready_pattern=_SERVING, has_query_timeout=True, cwd=ROOT),
-        "mckg-memory": ServerSpec(
-            "mckg-memory", "mckg serve (memory)",
-            [*MCKG, *common, "--store", "memory", *file_args],
-            env=env, ready_pattern=_SERVING, has_query_timeout=True, cwd=ROOT),
+            env=env, ready_pattern=_SERVING, has_query_timeout=True, cwd=ROOT,
+            settled_pattern=_FROM_MEMORY),
         "rdflib-endpoint": ServerSpec(
             "rdflib-endpoint", "rdflib-endpoint",
             [sys.executable, "-m", "rdflib_endpoint", "serve", *map(str, files),
              "--host", "127.0.0.1", "--port", str(port)],
             base_url=f"http://127.0.0.1:{port}/", endpoint_path="", cwd=run_dir),
         "oxigraph-floor": ServerSpec(
-            "oxigraph-floor", "pyoxigraph + Flask (floor)",
+            "oxigraph-floor", "pyoxigraph in memory + Flask (floor)",
+            [sys.executable, "-m", "benchmarks.oxigraph_app", *floor_loads, "--port", "0"],
+            ready_pattern=r"serving (http://\S+/)", cwd=ROOT),
+        "oxigraph-disk-floor": ServerSpec(
+            "oxigraph-disk-floor", "pyoxigraph on disk + Flask",
             [sys.executable, "-m", "benchmarks.oxigraph_app", "--store",
              str(run_dir / "floor-store"), *floor_loads, "--port", "0"],
             ready_pattern=r"serving (http://\S+/)", cwd=ROOT),
@@ -156,7 +161,8 @@ def server_record(server: Server | None, spec: ServerSpec, *, skipped: str | Non
     if server is not None:
         record.update(ready_seconds=server.ready_seconds, rss_after_load=server.rss_after_load,
                       load_peak_rss=server.load_peak_rss, serve_peak_rss=server.serve_peak_rss,
-                      peak_rss=server.peak_rss, command=shlex.join(spec.command))
+                      peak_rss=server.peak_rss, peak_rss_sum=server.peak_rss_sum,
+                      settled_seconds=server.settled_seconds, command=shlex.join(spec.command))
         loaded = [line for line in server.log if "loaded" in line.lower()][-1:]
         record["load_log"] = loaded[0][-200:] if loaded else None
     return record
@@ -185,8 +191,8 @@ def latency_record(results: dict[str, dict[str, Latency]]) -> dict[str, Any]:
 
 def measure_throughput(scale: str, workload: str, queries: Sequence[Query],
                        targets: Sequence[Target], servers: dict[str, Server],
-                       clients: Sequence[int], *, rounds: int, duration: float
-                       ) -> dict[str, dict[str, Any]]:
+                       clients: Sequence[int], *, rounds: int, duration: float,
+                       repeat: bool = False) -> dict[str, dict[str, Any]]:
     """Closed-loop runs of every client count on every server, in ``rounds`` rounds.
 
     Each round visits the servers in a rotated order, so that a burst of load from other
@@ -207,7 +213,7 @@ def measure_throughput(scale: str, workload: str, queries: Sequence[Query],
                 server = servers[target.key]
                 cpu_before = tree_cpu(server.process.pid)
                 measured = throughput(target, queries, n, duration=duration,
-                                      timeout=target.policy.timeout)
+                                      timeout=target.policy.timeout, repeat=repeat)
                 cpu = tree_cpu(server.process.pid) - cpu_before
                 run = runs.setdefault(str(n), {"completed": 0, "errors": 0, "seconds": 0.0,
                                                "cpu_seconds": 0.0, "error_kinds": {}})
@@ -233,7 +239,6 @@ def policies(scale: str, args: argparse.Namespace) -> dict[str, RepPolicy]:
     if scale == "1m":
         out["rdflib-endpoint"] = RepPolicy(min_reps=1, max_reps=2, budget=args.budget,
                                            timeout=args.peer_timeout_1m, warmup=False)
-        out["mckg-memory"] = out["rdflib-endpoint"]
     return out
 
 
@@ -276,11 +281,8 @@ def run_scale(scale: str, args: argparse.Namespace, mix: list[Query], cq: list[Q
             log(f"{scale}: mckg load: {result['mckg_load'].get('seconds', '?')} s, "
                 f"{result['mckg_load']['peak_rss'] / 2**20:.0f} MiB")
         # Loads one after another, so that no load competes with another for the 2 cores.
-        for key in ("oxigraph-floor", "mckg-oxigraph", "mckg-memory", "rdflib-endpoint"):
+        for key in ("oxigraph-floor", "oxigraph-disk-floor", "mckg-oxigraph", "rdflib-endpoint"):
             if key not in wanted:
-                continue
-            if key == "mckg-memory" and scale == "1m":
-                result["servers"][key] = server_record(None, specs[key], skipped=MEMORY_SKIP)
                 continue
             log(f"{scale}: starting {specs[key].label}")
             try:
@@ -328,6 +330,15 @@ def run_scale(scale: str, args: argparse.Namespace, mix: list[Query], cq: list[Q
                 scale, workload, queries, targets, servers, args.clients, rounds=args.rounds,
                 duration=duration)
             phase_done(f"throughput ({workload})")
+        cached = [t for t in targets if t.key == OURS]
+        if cached:
+            log(f"{scale}: repeated queries (mckg's answer cache), latency and 16 clients")
+            result["latency"]["hits"] = latency_record(
+                sequential(cached, mix, progress=log, repeat=True))
+            result["throughput"]["hits"] = measure_throughput(
+                scale, "hits", mix, cached, servers, [16], rounds=1, duration=duration,
+                repeat=True)
+            phase_done("repeated queries")
         if args.profile and "mckg-oxigraph" in servers:
             log(f"{scale}: profiling mckg-oxigraph with py-spy under 16 clients")
             result["profile"] = profile_server(servers["mckg-oxigraph"], targets[0], mix,
@@ -348,6 +359,7 @@ def run_scale(scale: str, args: argparse.Namespace, mix: list[Query], cq: list[Q
             try:
                 again = start(specs["mckg-oxigraph"], sampler)
                 result["servers"]["mckg-oxigraph"]["reopen_seconds"] = again.ready_seconds
+                result["servers"]["mckg-oxigraph"]["reopen_settled_seconds"] = again.settled_seconds
                 result["servers"]["mckg-oxigraph"]["reopen_rss"] = again.rss_after_load
                 servers["mckg-oxigraph"] = again
             except RuntimeError as exc:

@@ -2,9 +2,13 @@
 
 Every server is a child process of the runner bound to 127.0.0.1. Its readiness is detected
 from its log (the URL it prints) or by polling with a trivial query, both bounded in time; its
-memory is the resident set size of the whole process tree (``mckg serve`` evaluates queries in
-worker processes, so the main process alone would flatter it), sampled by one background
-thread for as long as the server lives. Stopping sends SIGTERM to the process, then SIGKILL to
+memory is that of the whole process tree (``mckg serve`` evaluates queries in worker
+processes, so the main process alone would flatter it), sampled by one background thread for
+as long as the server lives, two ways: the **proportional** set size (PSS: a page shared by
+n processes counts 1/n to each, so the sum is what the tree really holds — mckg's workers
+share the in-memory copy of the store with the process they are forked from), and the plain
+RSS summed over the processes (which counts a shared page once per process that maps it).
+Stopping sends SIGTERM to the process, then SIGKILL to
 it and to any of *its* children still alive — never to anything the runner did not start.
 """
 
@@ -57,18 +61,41 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of process ``pid`` and all its descendants (0 if it is gone)."""
+def _pss(pid: int) -> int | None:
+    """Proportional set size of one process in bytes (``/proc/PID/smaps_rollup``), or None."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(PSS, RSS) summed over process ``pid`` and all its descendants; (0, 0) if it is gone.
+
+    PSS falls back to RSS for a process whose ``smaps_rollup`` cannot be read.
+    """
     try:
         root = psutil.Process(pid)
         processes = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0
-    total = 0
+        return 0, 0
+    pss = rss = 0
     for process in processes:
         with contextlib.suppress(psutil.Error):
-            total += process.memory_info().rss
-    return total
+            resident = process.memory_info().rss
+            rss += resident
+            proportional = _pss(process.pid)
+            pss += resident if proportional is None else proportional
+    return pss, rss
+
+
+def tree_rss(pid: int) -> int:
+    """Bytes the tree of process ``pid`` holds (PSS summed; see :func:`tree_memory`)."""
+    return tree_memory(pid)[0]
 
 
 @dataclass
@@ -91,6 +118,9 @@ class ServerSpec:
     #: Whether the server stops a runaway query itself (else the runner must wait it out).
     has_query_timeout: bool = False
     cwd: Path | None = None
+    #: A regex searched in the log after the first answer: the server has reached its
+    #: steady state (mckg: its workers read from the in-memory copy). Measurements wait for it.
+    settled_pattern: str | None = None
 
 
 @dataclass
@@ -109,6 +139,11 @@ class Server:
     serve_peak_rss: int = 0
     rss_after_load: int = 0
     last_rss: int = 0
+    #: The plain RSS summed over the tree: its peak and its last sample.
+    peak_rss_sum: int = 0
+    last_rss_sum: int = 0
+    #: Seconds from process start until ``settled_pattern`` appeared in the log.
+    settled_seconds: float | None = None
 
     @property
     def endpoint(self) -> str:
@@ -123,8 +158,9 @@ class Server:
     def sample(self) -> None:
         """Record the tree's current RSS and keep the peak."""
         if self.alive:
-            self.last_rss = tree_rss(self.process.pid)
+            self.last_rss, self.last_rss_sum = tree_memory(self.process.pid)
             self.peak_rss = max(self.peak_rss, self.last_rss)
+            self.peak_rss_sum = max(self.peak_rss_sum, self.last_rss_sum)
             if self.ready_seconds is not None:
                 self.serve_peak_rss = max(self.serve_peak_rss, self.last_rss)
 
@@ -272,7 +308,9 @@ def start(spec: ServerSpec, sampler: MemorySampler, *, probe_query: str = "ASK {
     server = Server(spec, process, started, url=spec.base_url)
     sampler.add(server)
     found = threading.Event()
+    settled = threading.Event()
     pattern = re.compile(spec.ready_pattern) if spec.ready_pattern else None
+    steady = re.compile(spec.settled_pattern) if spec.settled_pattern else None
 
     def on_line(line: str) -> None:
         if pattern is not None and not found.is_set():
@@ -280,6 +318,9 @@ def start(spec: ServerSpec, sampler: MemorySampler, *, probe_query: str = "ASK {
             if match:
                 server.url = match.group(1)
                 found.set()
+        if steady is not None and not settled.is_set() and steady.search(line):
+            server.settled_seconds = time.perf_counter() - started
+            settled.set()
 
     assert process.stdout is not None
     threading.Thread(target=_drain, args=(server, process.stdout, on_line), daemon=True).start()
@@ -306,6 +347,12 @@ def start(spec: ServerSpec, sampler: MemorySampler, *, probe_query: str = "ASK {
         raise RuntimeError(f"{spec.label} did not become ready within {spec.start_timeout:g} s "
                            f"(exit status {process.poll()}):\n{tail}")
     server.ready_seconds = time.perf_counter() - started
+    if steady is not None:
+        while not settled.wait(0.2):  # bounded by the start timeout
+            if not server.alive or time.perf_counter() > deadline:
+                server.stop()
+                raise RuntimeError(f"{spec.label} answered but never logged "
+                                   f"{spec.settled_pattern!r}")
     server.sample()
     server.rss_after_load = server.last_rss
     server.load_peak_rss = server.peak_rss
