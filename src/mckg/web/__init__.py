@@ -41,7 +41,6 @@ from . import assets as web_assets
 from . import caching, dataset, errors, linked_data, page, protocol
 from . import waves as waves_pages
 from . import checker as checker_page
-from . import checker as checker_page
 from .headers import ResponseHeaders
 from .limits import ClientLimit
 
@@ -138,7 +137,6 @@ def create_app(settings: Settings | None = None, *, service: QueryService | None
     app.register_blueprint(page.bp)
     app.register_blueprint(linked_data.bp)
     app.register_blueprint(waves_pages.bp)
-    app.register_blueprint(checker_page.bp)
     app.register_blueprint(checker_page.bp)
     # Templates and files first (after the blueprints: templates use their filters), so that a
     # broken package stops the app before a store is opened or a worker started.
