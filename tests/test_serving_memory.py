@@ -296,3 +296,30 @@ def test_a_change_of_the_store_gives_new_answers_and_new_tags(
     assert after.headers["ETag"] != old_tag
     assert after.headers["X-MCKG-Cache"] == "miss"
     assert after.json()["results"]["bindings"] == [{"o": {"type": "literal", "value": "new"}}]
+
+
+def test_when_the_holder_dies_new_workers_read_from_disk(tmp_path: Path) -> None:
+    svc = QueryService.open(_settings(), store_url=f"oxigraph:{tmp_path / 's'}")
+    try:
+        pool = svc.executor
+        holder = pool.launcher  # type: ignore[union-attr]
+        assert isinstance(holder, StoreHolder) and holder.serving == "memory"
+        holder._process.kill()  # type: ignore[union-attr]  # as the out-of-memory killer would
+        holder._process.join(5)  # type: ignore[union-attr]
+        assert holder.serving == "disk"
+        pool.refresh()  # type: ignore[union-attr]  # every worker replaced: by spawned ones
+        info = svc.check(COUNT)
+        deadline = time.monotonic() + 60
+        while True:  # bounded: spawned workers open the store within seconds
+            try:
+                body = svc.run(COUNT, info, JSON, limit=10).body
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        assert int(json.loads(body)["results"]["bindings"][0]["n"]["value"]) > 10_000
+        for worker in list(pool._all):  # type: ignore[union-attr]
+            assert worker.process.__class__.__name__ != "ForkedProcess"
+    finally:
+        svc.close()

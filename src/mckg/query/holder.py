@@ -41,7 +41,7 @@ from ..store.base import StoreSpec
 from ..store.memory import MemoryStore
 from ..store.oxigraph import OxigraphEngine
 from .check import inspect_query
-from .workers import PoolError, WorkerConfig, WorkerProcess, await_ready, serve_jobs
+from .workers import Launcher, PoolError, WorkerConfig, WorkerProcess, await_ready, serve_jobs
 
 log = logging.getLogger("mckg.query.holder")
 
@@ -237,14 +237,20 @@ class ForkedProcess:
 
 
 class StoreHolder:
-    """The serving process's handle on the holder process (thread-safe)."""
+    """The serving process's handle on the holder process (thread-safe).
 
-    serving = "memory"
+    A launcher for the worker pool: workers are forks of the holder. Should the holder die
+    (the system's out-of-memory killer, an operator), new workers are spawned by
+    ``fallback`` instead — reading the store from disk — and the log says so once.
+    """
 
-    def __init__(self, spec: StoreSpec, config: WorkerConfig) -> None:
+    def __init__(self, spec: StoreSpec, config: WorkerConfig, *,
+                 fallback: Launcher | None = None) -> None:
         self.spec = spec
         self.config = config
+        self.fallback = fallback
         self.info: HolderInfo | None = None
+        self._lost = False
         self._lock = threading.Lock()
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
@@ -281,6 +287,13 @@ class StoreHolder:
         """Whether the holder runs."""
         return self._process is not None and self._process.is_alive()
 
+    @property
+    def serving(self) -> str:
+        """``memory`` while the holder runs, else where the fallback's workers read."""
+        if self.alive or self.fallback is None:
+            return "memory"
+        return self.fallback.serving
+
     def _ask(self, request: tuple[Any, ...], *, timeout: float = 30.0) -> tuple[Any, ...]:
         """Send ``request``, wait (bounded) for the reply; the caller holds the lock.
 
@@ -303,8 +316,16 @@ class StoreHolder:
                timeout: float) -> tuple[WorkerProcess, Connection]:
         """Fork a worker from the holder and wait (bounded) until it is ready.
 
-        :raise PoolError: the holder is gone, or the worker did not start.
+        :raise PoolError: the holder is gone (and there is no fallback), or the worker did
+            not start.
         """
+        if not self.alive and self._process is not None and self.fallback is not None:
+            if not self._lost:
+                self._lost = True
+                log.error("the process holding the in-memory copy of the store has stopped "
+                          "(exit code %s); new query workers read from %s",
+                          self._process.exitcode, self.fallback.serving)
+            return self.fallback.launch(lane, config, timeout)
         with self._lock:
             _, pid = self._ask(("fork",))
             assert self._conn is not None

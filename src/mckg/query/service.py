@@ -370,7 +370,7 @@ def _start_pool(settings: Settings, store: Store, config: WorkerConfig) -> Worke
     spec = store.worker_spec()
     quads = store.triple_count() + sum(store.counts().values())
     needed = estimated_bytes(quads)
-    holder = StoreHolder(spec, config)
+    holder = StoreHolder(spec, config, fallback=SpawnLauncher(spec))
 
     def pool_with(launcher: Launcher) -> WorkerPool:
         return WorkerPool(launcher, config, size=settings.query_workers,
