@@ -90,11 +90,20 @@
 
   editor.addEventListener("input", paint);
   editor.addEventListener("scroll", syncScroll);
+  // Tab indents, but must not trap keyboard users (WCAG 2.1.2): Escape, then Tab, leaves the
+  // editor, as in common code editors; the page says so next to the editor.
+  let leaving = false;
   editor.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      leaving = true;
+      return;
+    }
+    const leave = leaving;
+    leaving = false;
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       run();
-    } else if (event.key === "Tab" && !event.shiftKey) {
+    } else if (event.key === "Tab" && !event.shiftKey && !leave) {
       event.preventDefault();
       const start = editor.selectionStart;
       editor.setRangeText("  ", start, editor.selectionEnd, "end");
