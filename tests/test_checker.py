@@ -84,6 +84,12 @@ def test_the_good_description_meets_the_eu_and_spain(rules: Rules) -> None:
     result = check(rules, json.loads(GOOD.read_text()))
     assert [v.profile for v in result.verdicts] == [EU_DEFINITION, ES_DEFINITION]  # ES: the awarding country
     assert result.conforms
+    # Annex I's optional elements the description leaves out are reported, for information
+    eu = verdict(result, EU_DEFINITION)
+    assert {(f.element, f.severity) for f in eu.findings} == {
+        (MCEL + n, "Info") for n in ("prerequisites", "supervision-identity", "grade",
+                                     "stackability", "further-information")}
+    assert all("the credential may also state" in f.message for f in eu.findings)
     spain = verdict(result, ES_DEFINITION)
     assert spain.not_checked == ["Required elements of the certificate: no ELM property carries it, "
                                  "so no credential can show it"]
@@ -95,13 +101,14 @@ def test_each_annex_i_element_removed_fails_that_element(rules: Rules, notation:
     del document[notation]
     eu = verdict(check(rules, document), EU_DEFINITION)
     assert not eu.conforms
-    assert [f.element for f in eu.findings] == [MCEL + notation]
-    message = eu.findings[0].message
+    violations = [f for f in eu.findings if f.severity == "Violation"]
+    assert [f.element for f in violations] == [MCEL + notation]
+    message = violations[0].message
     assert message.startswith("European Union (Council Recommendation on a European approach to "
                               "micro-credentials for lifelong learning and employability, report §1, "
                               f"fact {EU_DEFINITION}): the credential does not state ")
     assert ANNEX_I_MANDATORY[notation] in message.lower()
-    assert eu.findings[0].expected and "stated (ELM " in eu.findings[0].expected
+    assert violations[0].expected and "stated (ELM " in violations[0].expected
 
 
 def test_18_ects_fails_spain_and_passes_the_eu(rules: Rules) -> None:
@@ -196,8 +203,9 @@ def test_cli_reads_the_official_annex_i_sample_as_the_official_shapes_do(shipped
     assert "eidasLegalIdentifier" in issuer["message"]
     # Annex I: the sample lacks the date of issue (added at signing) and any accreditation
     eu = next(v for v in result["verdicts"] if v["profile"] == EU_DEFINITION)
-    assert sorted(f["element"] for f in eu["findings"]) == [MCEL + "date-of-issue",
-                                                              MCEL + "quality-assurance"]
+    assert sorted((f["element"], f["severity"]) for f in eu["findings"]) == [
+        (MCEL + "date-of-issue", "Violation"), (MCEL + "further-information", "Info"),
+        (MCEL + "quality-assurance", "Violation")]
 
 
 def test_cli_text_and_exit_codes(shipped_oxigraph: str) -> None:
@@ -249,3 +257,22 @@ def test_cli_bad_files_name_the_line_and_never_a_traceback(shipped_oxigraph: str
     assert "Traceback" not in done.stderr
     assert expected in done.stderr and str(path) in done.stderr
     assert done.stdout == ""
+
+
+def test_cli_prints_the_generated_profiles(shipped_oxigraph: str) -> None:
+    done = subprocess.run([*CLI, "credential-profiles", "--store", shipped_oxigraph],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    shapes = Graph().parse(data=done.stdout, format="turtle")
+    sh = "http://www.w3.org/ns/shacl#"
+    from rdflib import URIRef
+    node_shapes = set(shapes.subjects(URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                                      URIRef(sh + "NodeShape")))
+    assert {str(s) for s in node_shapes} == {EU_DEFINITION + "#profile", ES_DEFINITION + "#profile"}
+    rule = URIRef(ES_DEFINITION + "#ects-max-exclusive")
+    assert "< 15)" in str(shapes.value(rule, URIRef(sh + "select")))
+    assert str(shapes.value(rule, URIRef("http://purl.org/dc/terms/source"))) == ES_DEFINITION
+    unknown = subprocess.run([*CLI, "credential-profiles", "--country", "DE", "--store",
+                              shipped_oxigraph], capture_output=True, text=True, timeout=300,
+                             check=False)
+    assert unknown.returncode == 2 and "no profile for 'DE'" in unknown.stderr

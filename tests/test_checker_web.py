@@ -137,7 +137,9 @@ def test_upload_in_the_browser(ld: LdServer, chromium: object) -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     driver.save_screenshot(str(ARTIFACTS / f"checker{'-' + worker if worker else ''}.png"))  # type: ignore[attr-defined]
     # the element links lead to the element's page on this server
-    link = verdicts[1].find_element(By.CSS_SELECTOR, "ul.findings a")
+    eu_optional = verdicts[0].find_elements(By.CSS_SELECTOR, "ul.findings li.info")
+    assert len(eu_optional) == 5 and "may also state grade achieved" in verdicts[0].text
+    link = verdicts[1].find_element(By.CSS_SELECTOR, "ul.findings li.problem a")
     assert link.get_attribute("href").startswith(ld.url)
     assert json.dumps(link.text)  # a label, not an empty anchor
     assert link.text == "Notional workload"

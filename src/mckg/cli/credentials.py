@@ -62,3 +62,34 @@ def check_credential_command(state: State, file: Path, country: str | None, outp
     else:
         click.echo(result.as_text())
     sys.exit(0 if result.conforms else 1)
+
+
+@main.command("credential-profiles")
+@click.option("--country", default=None, metavar="CODE",
+              help="Only this profile (EU, ES …); default: every profile.")
+@click.option("--store", "store_option", default=None, help=STORE_HELP)
+@click.pass_obj
+def credential_profiles_command(state: State, country: str | None, store_option: str | None) -> None:
+    """Print the SHACL profiles the checker generates from the graph's definitions (Turtle).
+
+    One node shape per definition that states requirements, on ELM terms, each constraint
+    carrying the fact it comes from (dct:source) and its message.
+    """
+    from rdflib import Graph
+
+    settings = state.settings
+    store = state.store(state.store_url(store_option))
+    rules = Rules(ServiceRunner(QueryService.inline(settings, store), settings.base))
+    chosen = [p for p in rules.profiles if country is None or (p.code or "").upper() == country.upper()]
+    if not chosen:
+        known = ", ".join(sorted({p.code for p in rules.profiles if p.code}))
+        fail(f"no profile for {country!r}: the graph records requirements for {known}")
+    shapes = Graph()
+    for name, namespace in (("sh", "http://www.w3.org/ns/shacl#"), ("mckg", "https://w3id.org/mckg/def#"),
+                            ("elm", "http://data.europa.eu/snb/model/elm/"),
+                            ("cred", "https://www.w3.org/2018/credentials#"),
+                            ("dct", "http://purl.org/dc/terms/")):
+        shapes.bind(name, namespace)
+    for profile in chosen:
+        shapes += rules.shapes(profile)
+    click.echo(shapes.serialize(format="turtle"))

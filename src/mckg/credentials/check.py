@@ -53,7 +53,8 @@ class Finding:
 
 @dataclass
 class Verdict:
-    """A profile's answer: conforms or not, its findings, and what it could not check."""
+    """A profile's answer: conforms or not, its findings (violations first, then ``Info``: an
+    optional element the credential does not state), and what it could not check."""
 
     profile: str
     label: str
@@ -90,10 +91,12 @@ class CheckResult:
         """What ``mckg check-credential`` prints."""
         lines = [f"{self.source}: {', '.join(self.credentials)} ({self.kind}, {self.triples} triples)"]
         for v in self.verdicts:
-            state = "conforms" if v.conforms else f"does not conform ({len(v.findings)} problem" \
-                f"{'' if len(v.findings) == 1 else 's'})"
+            problems = [f for f in v.findings if f.severity == "Violation"]
+            state = "conforms" if v.conforms else f"does not conform ({len(problems)} problem" \
+                f"{'' if len(problems) == 1 else 's'})"
             lines.append(f"{v.label} [{v.source}]: {state}")
-            lines += [f"  - {f.message}" for f in v.findings]
+            lines += [f"  - {f.message}" if f.severity == "Violation" else f"  · {f.message}"
+                      for f in v.findings]
             lines += [f"  · not checked: {n}" for n in v.not_checked]
         return "\n".join(lines)
 
@@ -146,7 +149,7 @@ def _findings(report: Graph, shapes: Graph, labels: dict[str, str]) -> list[Find
             path=_path_text(report.value(result, SH.resultPath), report),
             focus=str(report.value(result, SH.focusNode)),
             severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation"))
-    return sorted(found, key=lambda f: (f.element or "~", f.message))
+    return sorted(found, key=lambda f: (f.severity != "Violation", f.element or "~", f.message))
 
 
 def select_profiles(rules: Rules, credential: Credential, country: str | None) -> list[Profile]:
@@ -187,7 +190,7 @@ def check_profile(rules: Rules, credential: Credential, profile: Profile) -> Ver
     not_checked = [f"{e.label}: no ELM property carries it, so no credential can show it"
                    for e in rules.required(profile) if e.path is None]
     return Verdict(profile.iri, profile.label, profile.source, conforms,
-                   _findings(report, shapes, labels) if not conforms else [], not_checked,
+                   _findings(report, shapes, labels), not_checked,
                    profile.jurisdiction, profile.code)
 
 
@@ -195,7 +198,7 @@ def check_edc(credential: Credential) -> Verdict:
     """The verdict of the official EDC generic shapes."""
     shapes = edc_shapes()
     conforms, report = _run(credential.graph, shapes)
-    findings = _findings(report, shapes, {}) if not conforms else []
+    findings = _findings(report, shapes, {})
     for finding in findings:  # name the nested cause (pySHACL reports the issuer's shape)
         if finding.path == "cred:issuer" or finding.message.startswith("Value does not conform"):
             finding.message = _nested_message(report, finding) or finding.message
