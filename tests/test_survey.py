@@ -210,3 +210,19 @@ def test_a_store_that_cannot_replace_atomically_refuses() -> None:
     remote = RemoteStore("http://127.0.0.1:9/sparql", timeout=1)
     with pytest.raises(StoreError, match="cannot replace a graph in one transaction"):
         remote.replace_graph(GRAPH_W2, b"<http://ex/s> <http://ex/p> <http://ex/o> .\n")
+
+
+def test_a_new_wave_is_described_by_its_own_graph_and_survives_reingest(
+        tmp_path: Path, store_url: str) -> None:
+    for _ in range(2):  # the second time, the wave's own description is what is replaced
+        result = ingest(store_url, WAVE_2, "w3")
+        assert result.exit_code == 0, result.output
+        listed = CliRunner().invoke(main, ["query", "--store", store_url, "--format", "csv",
+                                           "SELECT ?n WHERE { GRAPH <" + BASE + "graph/wave/w3>"
+                                           " { ?w a mckg:SurveyWave ; mckg:waveNumber ?n } }"])
+        assert listed.stdout.split() == ["n", "3"]
+    diff = CliRunner().invoke(main, ["diff", "--from", "w2", "--to", "w3", "--format", "csv",
+                                     "--store", store_url])
+    assert diff.exit_code == 0, diff.output
+    assert diff.stdout.strip() == ("jurisdiction,jurisdiction_label,dimension,change,from_values,"
+                                   "from_labels,from_sources,to_values,to_labels,to_sources")

@@ -99,11 +99,11 @@ class _Mapper:
     """Maps the rows of one export to one wave's graph, collecting every problem on the way."""
 
     def __init__(self, export: Export, mapping: Mapping, vocab: Vocabulary, base: str,
-                 wave: str, waves: dict[str, int]) -> None:
+                 wave: str, described: bool) -> None:
         self.export, self.mapping, self.vocab, self.base = export, mapping, vocab, base
         self.wave = wave
         self.wave_iri = mapping.wave_iri(wave)
-        self.waves = waves
+        self.described = described  # the wave is described outside its own graph
         self.problems: list[Problem] = []
         self.g = Graph()
         self.origins: dict[str, tuple[int, int]] = {}
@@ -300,7 +300,7 @@ class _Mapper:
     def wave_node(self, dates: list[Literal]) -> None:
         g, mckg = self.g, self.mckg
         wave = URIRef(self.wave_iri)
-        if self.wave_iri not in self.waves:  # a wave the data does not describe yet
+        if not self.described:  # a wave the data does not describe (yet)
             g.add((wave, RDF.type, mckg.SurveyWave))
             g.add((wave, RDFS.label, Literal(f"MCE partner survey, wave {self.number}",
                                              lang="en")))
@@ -411,8 +411,9 @@ def ingest(store: Store, service: QueryService, base: str, path: Path, wave: str
     vocab = Vocabulary.from_rows(
         (str(r["kind"]), str(r["term"]), str(r["label"]), str(r["name"]) if "name" in r else None)
         for r in runner.select("wave-terms").rows)
-    waves = {str(r["wave"]): int(r["number"].toPython()) for r in runner.select("waves").rows}
-    plan = _Mapper(export, mapping, vocab, base, wave, waves).run()
+    wave_iri = URIRef(mapping.wave_iri(wave))
+    described = runner.ask("wave-described", wave=wave_iri, graph=URIRef(wave_graph(base, wave)))
+    plan = _Mapper(export, mapping, vocab, base, wave, described).run()
     _validate(plan, runner.construct("wave-context").graph or Graph(), export, base)
     before = runner.construct("wave-graph", graph=URIRef(plan.graph_iri)).graph or Graph()
     added, removed, changed = _node_changes(before, plan.graph)
