@@ -18,6 +18,7 @@ from typing import Any
 
 from pyshacl import validate
 from rdflib import Graph, URIRef
+from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 from rdflib.paths import SequencePath
 from rdflib.term import Node
@@ -121,7 +122,6 @@ def _path_text(path: Node | None, report: Graph) -> str | None:
     if path is None:
         return None
     if (path, RDF.first, None) in report:
-        from rdflib.collection import Collection
         return " / ".join(report.namespace_manager.normalizeUri(p) for p in Collection(report, path))
     if isinstance(path, SequencePath):
         return str(path)

@@ -66,6 +66,7 @@ class Credential:
 
     @property
     def triples(self) -> int:
+        """How many triples the credential's graph has (shown with every verdict)."""
         return len(self.graph)
 
 
@@ -119,7 +120,7 @@ def read_credential(data: bytes, name: str, rules: Rules) -> Credential:
     return _credential(parsed, name, "rdf")
 
 
-def _credential(graph: Graph | Any, name: str, kind: str) -> Credential:
+def _credential(graph: Graph, name: str, kind: str) -> Credential:
     nodes = tuple(sorted(str(s) for s in graph.subjects(RDF.type, CREDENTIAL_CLASS)))
     if not nodes:
         raise _fail(name, "no credential found: expected a node typed elm:EuropeanDigitalCredential "
