@@ -226,3 +226,24 @@ def test_a_new_wave_is_described_by_its_own_graph_and_survives_reingest(
     assert diff.exit_code == 0, diff.output
     assert diff.stdout.strip() == ("jurisdiction,jurisdiction_label,dimension,change,from_values,"
                                    "from_labels,from_sources,to_values,to_labels,to_sources")
+
+
+@pytest.mark.parametrize("kind", ["memory", "oxigraph"])
+def test_replace_graph_is_all_or_nothing_and_keeps_the_merge(kind: str, tmp_path: Path) -> None:
+    from mckg.store import StoreError
+
+    url = "memory" if kind == "memory" else f"oxigraph:{tmp_path / 'store'}"
+    shared = b"<http://ex/s> <http://ex/p> <http://ex/shared> .\n"
+    with open_store(url) as store:
+        store.load_nquads(shared.replace(b" .", b" <http://ex/g1> .")
+                          + b"<http://ex/s> <http://ex/p> <http://ex/old> <http://ex/g2> .\n")
+        store.replace_graph("http://ex/g2", shared + b"<http://ex/s> <http://ex/p> <http://ex/new> .\n")
+        assert store.counts() == {"http://ex/g1": 1, "http://ex/g2": 2}
+        assert store.triple_count() == 2  # the merge: shared once, old gone, new there
+        before = store.native.dump(format=ox.RdfFormat.N_QUADS)
+        with pytest.raises(StoreError, match="invalid N-Triples"):
+            store.replace_graph("http://ex/g2", b"<http://ex/s> <http://ex/p> \"broken .\n")
+        assert store.native.dump(format=ox.RdfFormat.N_QUADS) == before
+        store.replace_graph("http://ex/g1", b"")
+        assert store.counts() == {"http://ex/g2": 2}
+        assert store.triple_count() == 2  # shared is still in g2, so still in the merge
