@@ -247,3 +247,20 @@ def test_replace_graph_is_all_or_nothing_and_keeps_the_merge(kind: str, tmp_path
         store.replace_graph("http://ex/g1", b"")
         assert store.counts() == {"http://ex/g2": 2}
         assert store.triple_count() == 2  # shared is still in g2, so still in the merge
+
+
+def test_ingest_is_recorded_so_the_served_version_changes(store_url: str) -> None:
+    def version_and_marker() -> tuple[str | None, dict]:
+        with open_store(store_url, read_only=True) as store:
+            return QueryService.inline(Settings(), store).version, store.read_marker() or {}
+
+    before, _ = version_and_marker()
+    result = ingest(store_url, WAVE_2, "w2")
+    assert result.exit_code == 0, result.output
+    after, marker = version_and_marker()
+    assert after != before  # entity tags and cached answers of the old wave are not reused
+    record = marker["waves"]["w2"]
+    assert record["graph"] == GRAPH_W2
+    assert record["sha256"] == hashlib.sha256(WAVE_2.read_bytes()).hexdigest()
+    check = CliRunner().invoke(main, ["store", "check", "--store", store_url])
+    assert check.exit_code == 0, check.output  # a recorded wave is no damage

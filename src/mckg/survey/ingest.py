@@ -19,9 +19,11 @@ What is minted (IRIs under the configured base, ``{w}`` the wave id such as ``w2
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -419,8 +421,28 @@ def ingest(store: Store, service: QueryService, base: str, path: Path, wave: str
     added, removed, changed = _node_changes(before, plan.graph)
     if not dry_run:
         store.replace_graph(plan.graph_iri, serialize(plan.graph, rdf_format("nt")))
+        _record(store, plan, path)
     return IngestReport(wave, plan.graph_iri, plan.rows, plan.facts, len(before),
                         len(plan.graph), added, removed, changed, not dry_run)
+
+
+def _record(store: Store, plan: WavePlan, path: Path) -> None:
+    """Note the ingest in the store's marker (``waves``: file, its hash, triples, time).
+
+    The marker is what the served data's version is derived from (entity tags, the answer
+    cache: :attr:`mckg.query.service.QueryService.version`), so a server started after an
+    ingest does not answer "not modified" with pages of the wave before. A store without a
+    marker holds no complete load yet and is left alone.
+    """
+    marker = store.read_marker()
+    if marker is None:
+        return
+    waves = dict(marker.get("waves") or {})
+    waves[plan.wave] = {
+        "graph": plan.graph_iri, "file": str(path.resolve()),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "triples": len(plan.graph),
+        "ingested": datetime.now(UTC).isoformat(timespec="seconds")}
+    store.write_marker({**marker, "waves": waves})
 
 
 def _node_changes(before: Graph, after: Graph) -> tuple[list[str], list[str], list[str]]:
