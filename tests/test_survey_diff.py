@@ -131,7 +131,8 @@ def test_changed_cells_for_the_comparison_marker(store_url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def wave_server(store_url: str,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """``mckg serve`` on the store the command line ingested into (read-only, as deployed)."""
     proc = start_server(["serve", "--port", "0", "--store", store_url],
                         workdir=tmp_path_factory.mktemp("waves-server"))
@@ -139,8 +140,8 @@ def server(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     proc.stop()
 
 
-def test_page_lists_the_planted_changes_with_both_values(server: ServerProcess) -> None:
-    response = requests.get(server.url + "waves/diff", params={"from": "w1", "to": "w2"},
+def test_page_lists_the_planted_changes_with_both_values(wave_server: ServerProcess) -> None:
+    response = requests.get(wave_server.url + "waves/diff", params={"from": "w1", "to": "w2"},
                             timeout=30)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")
@@ -152,30 +153,30 @@ def test_page_lists_the_planted_changes_with_both_values(server: ServerProcess) 
     assert ('<a href="/id/finding/de-portal-national-portal-w2">National portal in place</a>'
             in html)
     # without parameters: the latest wave against the one before
-    default = requests.get(server.url + "waves/diff", timeout=30)
+    default = requests.get(wave_server.url + "waves/diff", timeout=30)
     assert default.status_code == 200 and "9 changed answers" in default.text
 
 
-def test_page_csv_and_turtle_and_bad_wave(server: ServerProcess) -> None:
-    data = requests.get(server.url + "waves/diff.csv", params={"from": "w1", "to": "w2"},
+def test_page_csv_and_turtle_and_bad_wave(wave_server: ServerProcess) -> None:
+    data = requests.get(wave_server.url + "waves/diff.csv", params={"from": "w1", "to": "w2"},
                         timeout=30)
     assert data.status_code == 200 and data.headers["Content-Type"].startswith("text/csv")
     assert {(r["jurisdiction"], r["dimension"], r["change"])
             for r in csv_cells(data.text)} == PLANTED
-    turtle = requests.get(server.url + "waves/diff.ttl", timeout=30)
+    turtle = requests.get(wave_server.url + "waves/diff.ttl", timeout=30)
     assert turtle.status_code == 200
     graph = Graph().parse(data=turtle.text, format="turtle")
     assert len(set(graph.subjects(RDF.type, RDF.Statement))) == 15
-    bad = requests.get(server.url + "waves/diff", params={"from": "w9"}, timeout=30)
+    bad = requests.get(wave_server.url + "waves/diff", params={"from": "w9"}, timeout=30)
     assert bad.status_code == 400
     assert "no survey wave 'w9'; known waves: w1, w2" in bad.text
 
 
-def test_stored_query_answers_the_same_at_the_endpoint(server: ServerProcess) -> None:
+def test_stored_query_answers_the_same_at_the_endpoint(wave_server: ServerProcess) -> None:
     text = prepare(stored_query("wave-diff").text, BASE, {
         "from": URIRef(f"{BASE}id/survey/mce-partner-survey-w1"),
         "to": URIRef(f"{BASE}id/survey/mce-partner-survey-w2")})
-    response = requests.post(server.sparql, data={"query": text},
+    response = requests.post(wave_server.sparql, data={"query": text},
                              headers={"Accept": "application/sparql-results+json"}, timeout=60)
     assert response.status_code == 200, response.text
     bindings = response.json()["results"]["bindings"]
@@ -183,7 +184,7 @@ def test_stored_query_answers_the_same_at_the_endpoint(server: ServerProcess) ->
             for b in bindings} == PLANTED
 
 
-def test_ingest_while_a_server_reads_the_store_is_refused(server: ServerProcess,
+def test_ingest_while_a_server_reads_the_store_is_refused(wave_server: ServerProcess,
                                                           store_url: str) -> None:
     def state() -> tuple[int, dict[str, int]]:
         with open_store(store_url, read_only=True) as store:
@@ -196,5 +197,14 @@ def test_ingest_while_a_server_reads_the_store_is_refused(server: ServerProcess,
     assert "in use" in result.output
     assert state() == before
     # and the server still answers with the wave it had
-    page = requests.get(server.url + "waves/diff", timeout=30)
+    page = requests.get(wave_server.url + "waves/diff", timeout=30)
     assert "9 changed answers" in page.text
+
+
+def test_page_says_when_a_wave_has_no_data_yet(server: ServerProcess) -> None:
+    """The session's server holds the shipped graph only: wave 2 is scheduled, not ingested."""
+    response = requests.get(server.url + "waves/diff", timeout=30)
+    assert response.status_code == 200
+    assert "No data for MCE partner survey, wave 2" in response.text
+    rows = re.findall(r'<tr class="(added|removed|changed)"', response.text)
+    assert rows and set(rows) == {"removed"}  # every wave-1 answer, none in wave 2 yet
