@@ -264,3 +264,14 @@ def test_ingest_is_recorded_so_the_served_version_changes(store_url: str) -> Non
     assert record["sha256"] == hashlib.sha256(WAVE_2.read_bytes()).hexdigest()
     check = CliRunner().invoke(main, ["store", "check", "--store", store_url])
     assert check.exit_code == 0, check.output  # a recorded wave is no damage
+
+
+def test_an_export_without_answers_is_refused(store_url: str, tmp_path: Path) -> None:
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text(WAVE_1.read_text(encoding="utf-8").splitlines()[0] + "\n",
+                           encoding="utf-8")
+    before = snapshot(store_url)
+    result = ingest(store_url, header_only, "w2")
+    assert result.exit_code == 2
+    assert "empty.csv, row 2: no answer rows" in result.output
+    assert snapshot(store_url) == before

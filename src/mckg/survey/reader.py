@@ -96,6 +96,8 @@ def read_export(path: Path, mapping: Mapping) -> Export:
             continue
         padded = record + [""] * (len(header) - len(record))
         rows.append(Row(number, {h: c.strip() for h, c in zip(header, padded, strict=True)}))
+    if not rows and not problems:
+        problems.append(Problem(file, "no answer rows: the export holds only its header", row=2))
     if problems:
         raise SurveyError(problems)
     return Export(file, header, rows)
