@@ -575,5 +575,4 @@ def serve(state: State, host: str | None, port: int | None, store_url: str | Non
     finally:
         server.close()
         service.close()
-from . import survey  # noqa: E402,F401  (registers its commands)
-from . import credentials  # noqa: E402,F401  (registers its commands)
+from . import credentials, survey  # noqa: E402,F401  (each registers its commands)
