@@ -39,8 +39,8 @@ from ..query.service import QueryService
 from ..query.stored import examples
 from . import assets as web_assets
 from . import caching, dataset, errors, linked_data, page, protocol
-from . import waves as waves_pages
 from . import checker as checker_page
+from . import waves as waves_pages
 from .headers import ResponseHeaders
 from .limits import ClientLimit
 
