@@ -13,14 +13,27 @@ it (docs/endpoint.md, "Running queries", has the measurements behind the limits)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from .info import QUERY_FORMS, QueryError, QueryInfo
 
 #: The full check: ``(text, service allow-list, predeclared prefixes) -> QueryInfo``.
 FullInspect = Callable[[str, tuple[str, ...], tuple[tuple[str, str], ...] | None], QueryInfo]
+
+
+@functools.lru_cache(maxsize=16)
+def _known(items: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The predeclared prefixes, sorted (the server passes the same few mappings each time)."""
+    return tuple(sorted((str(k), str(v)) for k, v in items))
+
+
+@functools.lru_cache(maxsize=16)
+def _as_dict(known: tuple[tuple[str, str], ...]) -> Mapping[str, str]:
+    return MappingProxyType(dict(known))
 
 
 def inspect_query(text: str, *, service_allowlist: Iterable[str] = (),
@@ -49,11 +62,11 @@ def inspect_query(text: str, *, service_allowlist: Iterable[str] = (),
     if prefixes is None:
         known: tuple[tuple[str, str], ...] | None = None
     elif isinstance(prefixes, Mapping):
-        known = tuple(sorted((str(k), str(v)) for k, v in prefixes.items()))
+        known = _known(tuple(prefixes.items()))
     else:
         known = tuple(sorted((str(k), "") for k in prefixes))
     if fast:
-        quick = quick_inspect(text, dict(known or ()))
+        quick = quick_inspect(text, _as_dict(known or ()))
         if quick is not None:
             return quick
     if full is None:

@@ -16,11 +16,13 @@ messages, which are always written, in plain text if nothing else fits.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 
 from flask import request
 from werkzeug.datastructures import MIMEAccept, MultiDict
 from werkzeug.exceptions import NotAcceptable
+from werkzeug.http import parse_accept_header
 
 from ..rdf.formats import FORMATS, RESULT_FORMATS
 
@@ -122,6 +124,14 @@ def _by_accept(accept: MIMEAccept, offers: Sequence[str]) -> str | None:
     return best
 
 
+@functools.lru_cache(maxsize=512)
+def _preferred(header: str, offers: tuple[str, ...]) -> str | None:
+    """:func:`_by_accept` for a raw ``Accept`` header, remembered (bounded): clients send the
+    same few headers, and parsing and weighing one costs more than a small query."""
+    parsed = parse_accept_header(header, MIMEAccept)
+    return _by_accept(client_accept(parsed), offers)
+
+
 def choose(offers: Sequence[str], *, formats: Iterable[str] = (), accept: MIMEAccept | None = None,
            fallback: str | None = None) -> str:
     """The media type to answer with, among ``offers`` (in the server's order of preference).
@@ -136,7 +146,10 @@ def choose(offers: Sequence[str], *, formats: Iterable[str] = (), accept: MIMEAc
         raise ValueError("nothing to offer")
     given, chosen = _by_format(formats, offers)
     if chosen is None and not given:
-        chosen = _by_accept(client_accept(accept), offers)
+        if accept is None:  # the request's own header: the same few values come again and again
+            chosen = _preferred(request.headers.get("Accept", ""), tuple(offers))
+        else:
+            chosen = _by_accept(client_accept(accept), offers)
     if chosen is not None:
         return chosen
     if fallback is not None:
