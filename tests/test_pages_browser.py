@@ -26,7 +26,10 @@ TIMEOUT = 60
 PAGES = ("", "compare", "compare?country=ES&country=DE&column=portal&map=funding",
          "compare?wave=2", "countries", "doc/country/ES", "doc/country/DE",
          "doc/amount/plan-microcreds-budget", "search?q=digital+skills", "search?q=portal&wave=1",
-         "downloads", "def", "about", "doc/no/such/thing")
+         "downloads", "def", "about", "doc/no/such/thing", "compare?wave=x",
+         # a long query with a long IRI: the editor and the results wrap or scroll in their box
+         "?query=SELECT+%3Fs+WHERE+%7B+%3Fs+%3Chttps%3A%2F%2Fw3id.org%2Fmckg%2Fdef%23"
+         + "aVeryLongPropertyName" * 20 + "%3E+%3Fo+%7D+LIMIT+5")
 #: Pages whose every control is reached with the Tab key (the ontology page, with thousands
 #: of links, is left out to keep the test's time bounded).
 KEYBOARD_PAGES = ("", "compare", "countries", "doc/country/ES", "search?q=portal", "downloads",
@@ -73,7 +76,8 @@ def artifact(driver: object, name: str, width: int) -> None:
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # type: ignore[attr-defined]
                            {"width": width, "height": height, "deviceScaleFactor": 1,
                             "mobile": width < 500})
-    slug = name.replace("/", "_").replace("?", "_").replace("&", "_").replace("=", "-") or "query"
+    slug = (name.replace("/", "_").replace("?", "_").replace("&", "_").replace("=", "-")
+            .replace("%", "")[:60] or "query")
     driver.save_screenshot(str(ARTIFACTS / f"pages-{slug}-{width}{'-' + worker if worker else ''}.png"))  # type: ignore[attr-defined]
     if width < 500:
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",  # type: ignore[attr-defined]
@@ -108,6 +112,7 @@ def test_pages_fit_the_window_at_1400_and_390(ld, wide, narrow, path):
     for driver, width in ((wide, 1400), (narrow, 390)):
         driver.get(ld.url + path)
         assert driver.find_elements("css selector", "h1"), (path, width)
+        assert driver.find_elements("css selector", "nav.site-nav a"), (path, width)
         scroll, client, culprits = driver.execute_script(OVERFLOW)
         if scroll > client + 1:
             problems.append(f"{width}px: page {scroll} px wide in a {client} px window: {culprits}")
