@@ -94,6 +94,26 @@ class Settings:
     request_timeout: float = 15.0
     #: Seconds an idle keep-alive connection stays open.
     idle_timeout: float = 30.0
+    #: Curation over HTTP (docs/curation.md): the bearer tokens that may write, as
+    #: ``(name, "sha256:<hex digest of the token>", (graph IRIs or IRI prefixes ending in
+    #: "*", ...))``. Empty: ``/update`` and the writes of ``/graphs`` are off (404). In TOML a
+    #: table per token, ``[mckg.tokens.NAME]`` with ``sha256`` and ``graphs``; in the
+    #: environment ``MCKG_TOKENS`` holds the same as JSON. Only digests are kept: ``mckg token
+    #: new`` makes a token and prints its digest.
+    tokens: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    #: Largest SPARQL Update text (bytes) ``/update`` accepts; longer: 413.
+    max_update_bytes: int = 256 * 1024
+    #: Largest RDF body (bytes) a ``PUT``/``POST`` to ``/graphs`` may send; longer: 413.
+    max_graph_bytes: int = 8 * 1024 * 1024
+    #: Seconds one write may take to be parsed and applied to the transaction's copy, and,
+    #: separately, to be reasoned over and validated; past either, the process doing it is
+    #: killed, nothing is written, and the client gets 503 with ``Retry-After``.
+    update_timeout: float = 30.0
+    validation_timeout: float = 60.0
+    #: Writers that may wait while one writes; one more gets 503 with ``Retry-After`` at once.
+    write_queue: int = 4
+    #: Seconds a writer waits for its turn before it gets 503 with ``Retry-After``.
+    write_wait: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_(self, **changes: Any) -> Settings:
@@ -147,7 +167,45 @@ _CASTS = {"query_timeout": float, "result_limit": int, "max_query_bytes": int, "
           "query_workers": int, "client_concurrency": int, "connection_limit": int,
           "request_timeout": float, "idle_timeout": float, "reserved_workers": int,
           "queue_wait": float, "worker_memory": byte_size, "result_bytes": byte_size,
-          "memory_budget": byte_size, "answer_cache": byte_size, "cache_max_age": int}
+          "memory_budget": byte_size, "answer_cache": byte_size, "cache_max_age": int,
+          "max_update_bytes": byte_size, "max_graph_bytes": byte_size,
+          "update_timeout": float, "validation_timeout": float, "write_queue": int,
+          "write_wait": float}
+
+
+def _tokens(value: Any) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """Curation tokens from TOML (a table of tables), JSON text (``MCKG_TOKENS``) or tuples.
+
+    :raise ValueError: a token without a ``sha256:`` digest of 64 hex digits, or without graphs.
+    """
+    import json
+    import re
+
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"tokens: not JSON ({exc})") from None
+    if isinstance(value, dict):
+        items = [(name, spec.get("sha256", ""), spec.get("graphs", ()))
+                 for name, spec in value.items() if isinstance(spec, dict)]
+        if len(items) != len(value):
+            raise ValueError("tokens: each token is a table with sha256 and graphs")
+    else:
+        items = list(value)
+    out = []
+    for name, sha, graphs in items:
+        sha = str(sha).strip().lower()
+        if not sha.startswith("sha256:"):
+            sha = "sha256:" + sha
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", sha):
+            raise ValueError(f"tokens: {name!r} needs sha256 = the 64 hex digits of the "
+                             "token's SHA-256 digest (mckg token new prints it)")
+        scope = (graphs,) if isinstance(graphs, str) else tuple(graphs)
+        if not scope or not all(isinstance(g, str) and g for g in scope):
+            raise ValueError(f"tokens: {name!r} needs graphs = the graph IRIs it may write")
+        out.append((str(name), sha, scope))
+    return tuple(out)
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -159,6 +217,8 @@ def _coerce(name: str, value: Any) -> Any:
         return tuple(v.strip() for v in items if v.strip())
     if name in ("include_shipped", "reasoning") and isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
+    if name == "tokens":
+        return _tokens(value)
     if name in _CASTS:
         return _CASTS[name](value)
     return value

@@ -575,4 +575,4 @@ def serve(state: State, host: str | None, port: int | None, store_url: str | Non
     finally:
         server.close()
         service.close()
-from . import credentials, survey  # noqa: E402,F401  (each registers its commands)
+from . import credentials, curation, survey  # noqa: E402,F401  (each registers its commands)

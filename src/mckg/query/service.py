@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Protocol
@@ -28,7 +28,7 @@ from ..config import Settings
 from ..dataset.metadata import dataset_iri
 from ..rdf.files import project_context
 from ..rdf.namespaces import rebase_prefixes
-from ..store import Store, outputs_for, serialize_result
+from ..store import Store, StoreError, open_store, outputs_for, serialize_result
 from ..store.base import QueryDataset
 from ..store.provision import ProvisionReport, provision
 from ..store.results import UNLIMITED
@@ -134,8 +134,10 @@ class QueryService:
         self._write_lock = threading.Lock()
         self._writes = 0
         # What the store holds, as its marker says (the fingerprint of the build and every
-        # load): the same data gives the same version, across restarts too.
-        self._base_version = digest(store.url, store.read_marker(), repr(settings))
+        # load), and how long its audit trail is (every curated write lengthens it): the same
+        # data gives the same version, across restarts too.
+        self._base_version = digest(store.url, store.read_marker(), repr(settings),
+                                    _audited(store, settings) if store.stable else 0)
 
     @property
     def version(self) -> str | None:
@@ -161,6 +163,12 @@ class QueryService:
         # resolves its own default, a persistent Oxigraph store (config.Settings.store).
         url = store_url if store_url is not None else (settings.store or "memory")
         store, report = provision(settings, url)
+        if settings.tokens and store.read_only and store.kind == "oxigraph":
+            # Curation is on (docs/curation.md): this process writes, so it holds the store
+            # read-write, and with it the writer's lock (no other writer while it serves).
+            store.close()
+            store = open_store(url, update_url=settings.update_url or None,
+                               timeout=settings.query_timeout)
         config = WorkerConfig(prefixes=rebase_prefixes(settings.base),
                               context=project_context()["@context"],
                               memory=settings.worker_memory)
@@ -289,10 +297,43 @@ class QueryService:
             data; the workers answer from disk until a restart).
         """
         graphs = tuple(replace)
+        self._write(partial(self.store.load_nquads, data, replace=graphs), lambda: (data, graphs))
+
+    def apply_change(self, removed: bytes, added: bytes, *,
+                     dropped: Iterable[str] = ()) -> tuple[bytes, tuple[str, ...]]:
+        """Change the served data quad by quad (curation, :mod:`mckg.curation`): drop the
+        graphs ``dropped``, remove the N-Quads ``removed``, add ``added`` — in one transaction
+        of the durable store (:meth:`Store.apply_change`), then as :meth:`load_nquads` does.
+
+        The in-memory copy can only add quads and replace whole graphs, so every graph that
+        loses quads is sent to it whole, as the durable store now holds it (same blank node
+        labels); graphs that only gain quads get the new quads. Returns that (N-Quads, graphs
+        replaced), for other copies to follow the same way.
+
+        :raise StoreError: the store refused the change (then nothing changed).
+        :raise PoolError: the in-memory copy could not follow (as :meth:`load_nquads`).
+        """
+        drop = tuple(dropped)
+        follow: list[tuple[bytes, tuple[str, ...]]] = []
+
+        def followed() -> tuple[bytes, tuple[str, ...]]:
+            if not follow:
+                follow.append(_following(self.store, removed, added, drop))
+            return follow[0]
+
+        self._write(partial(self.store.apply_change, removed, added, dropped=drop), followed)
+        return followed()
+
+    def _write(self, durable: Callable[[], None],
+               follow: Callable[[], tuple[bytes, tuple[str, ...]]]) -> None:
+        """The one write path: ``durable()`` writes the store; then the in-memory copy loads
+        ``follow()`` (N-Quads, graphs it replaces), the workers are replaced, the version
+        moves on. Serialised by the write lock."""
         with self._write_lock:
-            self.store.load_nquads(data, replace=graphs)  # refused: nothing changed anywhere
+            durable()  # refused: nothing changed anywhere
             try:
                 if isinstance(self.executor, WorkerPool):
+                    data, graphs = follow()
                     self._follow(self.executor, data, graphs)
             finally:
                 self._changed()
@@ -416,6 +457,37 @@ def _loaded(holder: StoreHolder, quads: int, needed: int) -> None:
     log.info("in-memory copy of the store loaded: %d quads in %.1f s, %s resident "
              "(estimated %s)", info.quads, info.seconds,
              size_text(info.rss) if info.rss else "?", size_text(needed))
+
+
+def _audited(store: Store, settings: Settings) -> int:
+    """Triples in the audit trail of curated writes (0 if the store cannot tell)."""
+    text = (f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{settings.base}graph/audit> "
+            "{ ?s ?p ?o } }")
+    try:
+        return int(store.query(text, inspect_query(text)).single_value() or 0)
+    except (StoreError, QueryError):
+        return 0
+
+
+def _following(store: Store, removed: bytes, added: bytes,
+               dropped: tuple[str, ...]) -> tuple[bytes, tuple[str, ...]]:
+    """What a copy that only adds quads and replaces graphs must load to follow a change
+    ``store`` has committed (:meth:`QueryService.apply_change`)."""
+    import pyoxigraph as ox
+
+    from ..store.oxigraph import OxigraphEngine
+
+    if not isinstance(store, OxigraphEngine):
+        raise StoreError(f"{store.kind} stores are not followed by an in-memory copy")
+    replaced = set(dropped) | {q.graph_name.value
+                               for q in ox.parse(removed, ox.RdfFormat.N_QUADS)} if removed \
+        else set(dropped)
+    quads = [q for name in sorted(replaced)
+             for q in store.native.quads_for_pattern(None, None, None, ox.NamedNode(name))]
+    if added:
+        quads += [q for q in ox.parse(added, ox.RdfFormat.N_QUADS)
+                  if q.graph_name.value not in replaced]
+    return ox.serialize(quads, format=ox.RdfFormat.N_QUADS) or b"", tuple(sorted(replaced))
 
 
 def _once(iris: Iterable[str]) -> tuple[str, ...]:

@@ -164,6 +164,17 @@ class Store(ABC):
         """
         raise StoreError(f"{self.kind} stores cannot replace a graph in one transaction")
 
+    def apply_change(self, removed: bytes, added: bytes, *, dropped: Iterable[str] = ()) -> None:
+        """Drop the graphs ``dropped``, remove the N-Quads ``removed`` and add ``added``, in one
+        transaction, keeping the merged default graph in step (curation's writes).
+
+        ``removed`` and ``added`` hold no blank nodes outside ``dropped`` graphs (a request
+        cannot name a stored blank node); backends that cannot do it atomically refuse.
+
+        :raise StoreError: the data is invalid, or the store cannot change atomically.
+        """
+        raise StoreError(f"{self.kind} stores cannot apply a change in one transaction")
+
     @abstractmethod
     def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,
                      record: LoadRecord | None = None) -> None:

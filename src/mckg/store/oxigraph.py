@@ -99,6 +99,10 @@ def _iri(value: str) -> str:
     return f"<{value}>"
 
 
+def _has_blank(quad: ox.Quad) -> bool:
+    return isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)
+
+
 def _syntax_error(exc: SyntaxError) -> QueryError:
     """Oxigraph's ``error at L:C: …`` as a QueryError with line and column."""
     text = str(exc)
@@ -362,6 +366,44 @@ class OxigraphEngine(Store):
             "FILTER NOT EXISTS { GRAPH ?h { ?s ?p ?o } FILTER (?h != " + name + ") } } ; "
             "DROP SILENT GRAPH " + name + " ; "
             "INSERT DATA { GRAPH " + name + " {\n" + body + "}\n" + body + "}")
+
+    def apply_change(self, removed: bytes, added: bytes, *, dropped: Iterable[str] = ()) -> None:
+        """One SPARQL update, so one transaction: drop ``dropped`` (and their merge copies no
+        other graph holds), delete ``removed``, then the merge copies of removed triples no
+        graph still holds, and insert ``added`` with its merge copies."""
+        self._writable()
+        try:
+            gone = list(ox.parse(removed, ox.RdfFormat.N_QUADS)) if removed else []
+            new = list(ox.parse(added, ox.RdfFormat.N_QUADS)) if added else []
+        except SyntaxError as exc:
+            raise StoreInputError(f"invalid N-Quads: {exc}") from None
+        drop = sorted(set(dropped))
+        if any(isinstance(q.graph_name, ox.DefaultGraph) for q in (*gone, *new)):
+            raise StoreInputError("every triple must be in a named graph")
+        plain = [q for q in gone if q.graph_name.value not in drop]
+        if any(_has_blank(q) for q in (*plain, *new)):
+            raise StoreInputError("a change names blank nodes only in graphs it drops")
+        ops: list[str] = []
+        if drop:
+            listed = ", ".join(_iri(g) for g in drop)
+            ops.append("DELETE { ?s ?p ?o } WHERE { VALUES ?g { " + " ".join(_iri(g) for g in drop)
+                       + " } GRAPH ?g { ?s ?p ?o } FILTER NOT EXISTS { GRAPH ?h { ?s ?p ?o } "
+                       "FILTER (?h NOT IN (" + listed + ")) } }")
+            ops.extend(f"DROP SILENT GRAPH {_iri(g)}" for g in drop)
+        if plain:
+            ops.append("DELETE DATA {\n" + "".join(
+                f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}\n"
+                for q in plain) + "}")
+        rows = sorted({f"({q.subject} {q.predicate} {q.object})" for q in gone if not _has_blank(q)})
+        if rows:
+            ops.append("DELETE { ?s ?p ?o } WHERE { VALUES (?s ?p ?o) {\n" + "\n".join(rows)
+                       + "\n} FILTER NOT EXISTS { GRAPH ?h { ?s ?p ?o } } }")
+        if new:
+            ops.append("INSERT DATA {\n" + "".join(
+                f"GRAPH {q.graph_name} {{ {q.subject} {q.predicate} {q.object} }}\n"
+                f"{q.subject} {q.predicate} {q.object} .\n" for q in new) + "}")
+        if ops:
+            self.update(" ;\n".join(ops))
 
     def extend(self, quads: Iterable[ox.Quad]) -> None:
         """Add named-graph ``quads`` and their copies in the merged default graph, atomically."""

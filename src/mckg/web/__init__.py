@@ -38,7 +38,7 @@ from ..query.answers import digest
 from ..query.service import QueryService
 from ..query.stored import examples
 from . import assets as web_assets
-from . import caching, dataset, errors, linked_data, page, protocol
+from . import caching, curation, dataset, errors, linked_data, page, protocol
 from . import checker as checker_page
 from . import waves as waves_pages
 from .headers import ResponseHeaders
@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, *, service: QueryService | None
     app.register_blueprint(linked_data.bp)
     app.register_blueprint(waves_pages.bp)
     app.register_blueprint(checker_page.bp)
+    app.register_blueprint(curation.bp)
     # Templates and files first (after the blueprints: templates use their filters), so that a
     # broken package stops the app before a store is opened or a worker started.
     bundle = web_assets.load(assets or web_assets.PACKAGE_ASSETS)
