@@ -369,3 +369,12 @@ def test_def_lists_properties_used_without_a_declared_domain(ld):
     for label in ("ECTS upper bound", "requires element", "EQF level"):
         assert label in undeclared, label
     assert re.search(r"<td>\d+ of \d+</td>", entry)  # counts, with the table of usage
+
+
+def test_def_draws_a_class_diagram_without_any_cdn(ld):
+    html = get(ld, "/def", accept="text/html").text
+    svg = html[html.index('<svg class="class-diagram"'):]
+    svg = svg[:svg.index("</svg>")]
+    assert re.search(r'<a href="#Country"><rect[^>]*/><text[^>]*>Country \(\d+\)</text>', svg)
+    assert "within country → Country" in svg
+    assert svg.count("<rect") >= 40 and "<script" not in html.replace('<script src="', "")

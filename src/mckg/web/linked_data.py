@@ -35,6 +35,7 @@ from ..linked import facts, grades
 from ..linked.compare import Comparison, select, to_csv, to_xlsx
 from ..linked.context import context_document, to_jsonld
 from ..linked.describe import document_graph
+from ..linked.diagram import class_diagram
 from ..linked.geomap import europe_map
 from ..linked.iris import (
     DOCUMENT_MEDIA_TYPES,
@@ -245,7 +246,8 @@ def ontology(suffix: str | None = None, version: str | None = None) -> Response:
         doc = ld.ontology()
         own = {t.iri for t in (*doc.object_properties, *doc.datatype_properties)}
         return _html("ld/ontology.html", negotiated=suffix is None, doc=doc,
-                     formats=_formats("/def"), own_terms=own)
+                     formats=_formats("/def"), own_terms=own,
+                     diagram=class_diagram(doc.classes, doc.object_properties))
     return _rdf_response(ld.graph_of("ontology"), media_type, negotiated=suffix is None)
 
 
