@@ -276,3 +276,14 @@ def test_cli_prints_the_generated_profiles(shipped_oxigraph: str) -> None:
                               shipped_oxigraph], capture_output=True, text=True, timeout=300,
                              check=False)
     assert unknown.returncode == 2 and "no profile for 'DE'" in unknown.stderr
+
+
+@pytest.mark.parametrize(("name", "data", "expected"), [
+    ("deep.json", b"[" * 100_000 + b"]" * 100_000, "deep.json: the JSON nests too deeply"),
+    ("big.nt", b"".join(b'<urn:s%d> <urn:p> "x" .\n' % i for i in range(20_001)),
+     "big.nt: 20,001 triples: more than a credential"),
+])
+def test_inputs_that_are_not_credentials_are_refused_before_validation(
+        rules: Rules, name: str, data: bytes, expected: str) -> None:
+    with pytest.raises(CredentialError, match=expected):
+        read_credential(data, name, rules)

@@ -49,6 +49,9 @@ NODE_CLASSES = {
 }
 _IRI = re.compile(r"^(https?|urn):[^\s<>\"{}|\\^`]+$")
 _MAX_BYTES = 2 << 20
+#: A credential is hundreds of triples (the official Annex I sample: 292); far more is not one,
+#: and SHACL validation time grows with it, so the checker refuses it.
+MAX_TRIPLES = 20_000
 
 
 class CredentialError(Exception):
@@ -108,6 +111,8 @@ def read_credential(data: bytes, name: str, rules: Rules) -> Credential:
             raise _fail(name, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         except json.JSONDecodeError as exc:
             raise _fail(name, f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno) from None
+        except RecursionError:
+            raise _fail(name, "the JSON nests too deeply to be a credential") from None
         if isinstance(document, dict) and "@context" not in document and suffix != ".jsonld":
             graph = describe(document, text, name, rules)
             return _credential(graph, name, "description")
@@ -121,6 +126,8 @@ def read_credential(data: bytes, name: str, rules: Rules) -> Credential:
 
 
 def _credential(graph: Graph, name: str, kind: str) -> Credential:
+    if len(graph) > MAX_TRIPLES:
+        raise _fail(name, f"{len(graph):,} triples: more than a credential ({MAX_TRIPLES:,} at most)")
     nodes = tuple(sorted(str(s) for s in graph.subjects(RDF.type, CREDENTIAL_CLASS)))
     if not nodes:
         raise _fail(name, "no credential found: expected a node typed elm:EuropeanDigitalCredential "
