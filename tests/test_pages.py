@@ -378,3 +378,27 @@ def test_def_draws_a_class_diagram_without_any_cdn(ld):
     assert re.search(r'<a href="#Country"><rect[^>]*/><text[^>]*>Country \(\d+\)</text>', svg)
     assert "within country → Country" in svg
     assert svg.count("<rect") >= 40 and "<script" not in html.replace('<script src="', "")
+
+
+# ---- after a curation write ----------------------------------------------------------------
+
+def test_pages_read_the_data_anew_after_a_write(tmp_path):
+    """Labels, search, the fact table and the comparison are kept per data version: a write
+    through the query service's one write path (curation) is seen by the next page."""
+    from mckg.config import Settings
+    from mckg.linked.site import LinkedData
+    from mckg.query.service import QueryService
+    from mckg.store.provision import provision
+
+    settings = Settings()
+    store, _ = provision(settings, "memory")
+    service = QueryService.inline(settings, store)
+    site = LinkedData.for_service(service, settings, dumps_dir=tmp_path)
+    assert not site.fresh().search("Zanzibarland")
+    rows_before = len(site.fresh().facts.rows())
+    added = (b'<https://w3id.org/mckg/id/country/ZZ> <http://www.w3.org/2000/01/rdf-schema#label> '
+             b'"Zanzibarland"@en <https://w3id.org/mckg/graph/data> .\n')
+    service.apply_change(b"", added)
+    assert [h.link.label for h in site.fresh().search("Zanzibarland")] == ["Zanzibarland"]
+    assert site.fresh().index.label("https://w3id.org/mckg/id/country/ZZ") == "Zanzibarland"
+    assert len(site.fresh().facts.rows()) == rows_before  # a label is not a fact

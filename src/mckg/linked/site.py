@@ -73,11 +73,6 @@ class LinkedData:
         self.runner = runner
         self.settings = settings
         self.site = Site(settings.base)
-        self.index = GraphIndex(runner)
-        self.describer = Describer(self.index, self.site)
-        self.citations = Citations(runner)
-        self.text = TextIndex(self.index)
-        self.facts = FactTable(self.index)
         self._counts = counts
         self._triples = triples
         self.store = store
@@ -91,6 +86,39 @@ class LinkedData:
         self._ontology: OntologyDoc | None = None
         self._description: Graph | None = None
         self._described: OrderedDict[str, Description | None] = OrderedDict()
+        self._version = self._data_version()
+        self._read_anew()
+
+    def _read_anew(self) -> None:
+        """(Re)make everything read from the data: index, describer, search, table, caches."""
+        self.index = GraphIndex(self.runner)
+        self.describer = Describer(self.index, self.site)
+        self.citations = Citations(self.runner)
+        self.text = TextIndex(self.index)
+        self.facts = FactTable(self.index)
+        self._comparisons = {}
+        self._ontology = None
+        self._description = None
+        self._described = OrderedDict()
+
+    def _data_version(self) -> str | None:
+        """The query service's data version (it moves on when curation writes), if any."""
+        service = getattr(self.runner, "service", None)
+        version = getattr(service, "version", None)
+        return version if isinstance(version, str) else None
+
+    def fresh(self) -> LinkedData:
+        """This view, read anew first if the served data changed since (a curation write):
+        labels, facts, the search index and the comparison are kept only while the data
+        they were read from is served. A store others may change (a remote endpoint) has no
+        version and is read once, as before."""
+        version = self._data_version()
+        if version is not None and version != self._version:
+            with self._lock:
+                if version != self._version:
+                    self._read_anew()
+                    self._version = version
+        return self
 
     @classmethod
     def for_service(cls, service: QueryService, settings: Settings,

@@ -74,9 +74,10 @@ def open_site(app: Flask) -> LinkedData:
 
 
 def linked() -> LinkedData:
-    """The app's :class:`LinkedData` (made by :func:`open_site` when the app was created)."""
+    """The app's :class:`LinkedData` (made by :func:`open_site` when the app was created),
+    read anew if the served data changed since (:meth:`LinkedData.fresh`)."""
     ld: LinkedData = current_app.extensions["mckg.linked"]
-    return ld
+    return ld.fresh()
 
 
 @bp.app_template_filter("href")
