@@ -203,6 +203,8 @@ def test_cli_reads_the_official_annex_i_sample_as_the_official_shapes_do(shipped
     assert "eidasLegalIdentifier" in issuer["message"]
     # Annex I: the sample lacks the date of issue (added at signing) and any accreditation
     eu = next(v for v in result["verdicts"] if v["profile"] == EU_DEFINITION)
+    assert eu["section"] == "https://w3id.org/mckg/id/source/mce-rr6-1/s1"
+    assert ID + "source/council-rec-2022" in eu["reported_by"]
     assert sorted((f["element"], f["severity"]) for f in eu["findings"]) == [
         (MCEL + "date-of-issue", "Violation"), (MCEL + "further-information", "Info"),
         (MCEL + "quality-assurance", "Violation")]

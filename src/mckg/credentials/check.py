@@ -65,6 +65,9 @@ class Verdict:
     not_checked: list[str] = field(default_factory=list)
     jurisdiction: str | None = None
     code: str | None = None
+    #: The report part the profile's fact comes from, and whom the report credits for it.
+    section: str | None = None
+    reported_by: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -191,7 +194,7 @@ def check_profile(rules: Rules, credential: Credential, profile: Profile) -> Ver
                    for e in rules.required(profile) if e.path is None]
     return Verdict(profile.iri, profile.label, profile.source, conforms,
                    _findings(report, shapes, labels), not_checked,
-                   profile.jurisdiction, profile.code)
+                   profile.jurisdiction, profile.code, profile.section, list(profile.reported_by))
 
 
 def check_edc(credential: Credential) -> Verdict:
