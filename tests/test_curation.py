@@ -486,3 +486,57 @@ def test_writers_are_serialised_and_excess_gets_503(server: ServerProcess) -> No
     assert accepted
     rows = select(server, f"SELECT ?s WHERE {{ GRAPH <{EX}graph/queue> {{ ?s ?p ?o }} }}")
     assert len(rows) == len(accepted)
+
+
+def test_tokens_are_never_logged(server: ServerProcess) -> None:
+    assert update(server, f"INSERT DATA {{ GRAPH <{EX}graph/log> {{ <{EX}l> <{EX}p> 1 }} }}"
+                  ).status_code == 200
+    assert update(server, "INSERT DATA { <a:b> <a:c> 1 }", token="wrong-secret").status_code == 401
+    log = "\n".join(server.log)
+    assert "curation worker started" in log
+    assert CURATOR not in log and "wrong-secret" not in log and hash_token(CURATOR) not in log
+
+
+def test_reasoning_and_validation_have_their_own_time_limit(tmp_path: Path) -> None:
+    """A write to a layer re-runs reasoning (seconds): past validation_timeout it is stopped."""
+    proc = _serve(tmp_path, _config(tmp_path / "mckg.toml", validation_timeout=2.0))
+    try:
+        before = fingerprint(proc)
+        text = (f"PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\nINSERT DATA {{ GRAPH "
+                f"<{DATA}> {{ <{BASE}id/country/ES> skos:note \"checked\"@en }} }}")
+        response = update(proc, text, token=EDITOR)
+        assert response.status_code == 503, response.text
+        assert "2 s" in response.text and response.headers["Retry-After"]
+        assert fingerprint(proc) == before
+        # The same write to a graph that is not reasoned over goes through in time.
+        fine = update(proc, text.replace(DATA, CURATED), token=EDITOR)
+        assert fine.status_code == 200, fine.text
+    finally:
+        proc.stop()
+
+
+def test_history_and_revert_on_a_store_no_server_holds(tmp_path: Path) -> None:
+    proc = _serve(tmp_path, _config(tmp_path / "mckg.toml"))
+    try:
+        written = update(proc, f"INSERT DATA {{ GRAPH <{EX}graph/offline> {{ <{EX}o> <{EX}p> 1 }} }}")
+        assert written.status_code == 200
+    finally:
+        proc.stop()
+    cli = [sys.executable, "-c", "from mckg.cli import main; main()"]
+    store = f"oxigraph:{tmp_path / 'store'}"
+    env = {**__import__("os").environ, "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    listed = subprocess.run([*cli, "history", "--store", store], capture_output=True, text=True,
+                            timeout=300, env=env, check=True)
+    assert written.json()["write"] in listed.stdout and "curator" in listed.stdout
+    done = subprocess.run([*cli, "revert", written.json()["write"], "--store", store],
+                          capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "-1 triples" in done.stdout
+    after = subprocess.run([*cli, "history", "--store", store, "--json"], capture_output=True,
+                           text=True, timeout=300, env=env, check=True)
+    rows = json.loads(after.stdout)
+    assert rows[0]["agent"].startswith("cli:") and rows[0]["reverts"] == written.json()["write"]
+    query = subprocess.run([*cli, "query", "--store", store, "--format", "csv",
+                            f"SELECT ?o WHERE {{ GRAPH <{EX}graph/offline> {{ ?s ?p ?o }} }}"],
+                           capture_output=True, text=True, timeout=300, env=env, check=True)
+    assert query.stdout.strip().splitlines() == ["o"]

@@ -2,8 +2,10 @@
 
 This runs in the curation worker (:mod:`.worker`), a process that is killed at the time limit,
 on the worker's **mirror**: an in-memory Oxigraph store holding exactly what the durable store
-holds (every named graph and the merged default graph). The mirror itself is never touched
-here; a write is applied to a copy, and the result is a :class:`Change` — quads removed and
+holds (every named graph and the merged default graph). The write is applied to the mirror,
+what changed is found by comparing dumps (native and fast: only changed quads become Python
+objects), the mirror is adjusted to the state after the change for reasoning and validation,
+and then put back exactly as it was. The result is a :class:`Change` — quads removed and
 added, per named graph — that the curator commits through the query service.
 
 **The default graph is the merge of the named graphs** (docs/endpoint.md, Stores), so a
@@ -130,13 +132,6 @@ def parse_quads(data: bytes) -> list[ox.Quad]:
     return list(ox.parse(data, ox.RdfFormat.N_QUADS)) if data else []
 
 
-def copy_of(store: ox.Store) -> ox.Store:
-    """A new in-memory store with every quad of ``store``."""
-    copy = ox.Store()
-    copy.extend(store.quads_for_pattern(None, None, None, None))
-    return copy
-
-
 def _syntax(exc: SyntaxError) -> WriteRefused:
     """A parse error of the update, with its line and column as Oxigraph gives them."""
     return WriteRefused(400, f"the update is malformed: {exc}")
@@ -185,55 +180,106 @@ def skolem(base: str) -> ox.NamedNode:
     return ox.NamedNode(f"{base}.well-known/genid/{uuid.uuid4().hex}")
 
 
-def _triple(quad: ox.Quad) -> tuple[object, object, object]:
-    return (quad.subject, quad.predicate, quad.object)
-
-
 def _blank(quad: ox.Quad) -> bool:
     return isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)
 
 
-def _held(store: ox.Store, blank: ox.BlankNode) -> bool:
-    """Whether ``blank`` occurs in ``store``."""
-    return any(True for _ in store.quads_for_pattern(blank, None, None, None)) or \
-        any(True for _ in store.quads_for_pattern(None, None, blank, None))
+def line(quad: ox.Quad) -> bytes:
+    """``quad`` as its N-Quads line, exactly as Oxigraph dumps it (without the newline)."""
+    return f"{quad} .".encode()
 
 
-def diff(mirror: ox.Store, copy: ox.Store, base: str) -> tuple[set[ox.Quad], set[ox.Quad], set[str]]:
-    """The named-graph quads removed and added by what was applied to ``copy``, with the
-    default graph read as the merge (module docstring), and the graphs dropped whole.
+def lines_of(store: ox.Store) -> set[bytes]:
+    """Every quad of ``store`` as its N-Quads line: a dump, split natively (fast, unlike a
+    Python object per quad), for comparing states."""
+    return set((store.dump(format=ox.RdfFormat.N_QUADS) or b"").splitlines())
+
+
+def _parsed(lines: Iterable[bytes]) -> list[ox.Quad]:
+    """Quads from N-Quads lines, blank node labels kept (``Store.load`` would rename them)."""
+    chosen = list(lines)
+    return parse_quads(b"\n".join(chosen) + b"\n") if chosen else []
+
+
+def restore(store: ox.Store, before: set[bytes]) -> None:
+    """Bring ``store`` back to exactly the quads ``before`` lists."""
+    now = lines_of(store)
+    for quad in _parsed(now - before):
+        store.remove(quad)
+    store.extend(_parsed(before - now))
+
+
+@dataclass
+class _Delta:
+    """What a write changed on the mirror, read as the merge semantics say (module docstring)."""
+
+    removed: set[ox.Quad]
+    added: set[ox.Quad]
+    dropped: set[str]
+    #: Raw quads the mirror holds that the change does not (to be taken out of it), and
+    #: change quads it lacks (to be put in): the adjustments that make it the state after.
+    extra: set[ox.Quad]
+    missing: set[ox.Quad]
+
+
+def _same_triple(a: ox.Quad, b: ox.Quad) -> bool:
+    return a.subject == b.subject and a.predicate == b.predicate and a.object == b.object
+
+
+def diff(mirror: ox.Store, before: set[bytes], base: str) -> _Delta:
+    """The named-graph quads removed and added by what was applied to ``mirror`` (which held
+    the quads ``before`` lists), with the default graph read as the merge, new blank nodes
+    skolemized, and the graphs to drop whole.
+
+    Only the quads that changed become Python objects: the states are compared as dumps.
 
     :raise WriteRefused: 422, the write touches blank nodes no request can name.
     """
-    before = set(mirror.quads_for_pattern(None, None, None, None))
-    after = set(copy.quads_for_pattern(None, None, None, None))
-    gone, new = before - after, after - before
+    after = lines_of(mirror)
+    new_lines = after - before
+    gone = _parsed(before - after)
+    new = _parsed(new_lines)
     default = ox.DefaultGraph()
-    removed = {q for q in gone if q.graph_name != default}
-    added = {q for q in new if q.graph_name != default}
+    raw_removed = {q for q in gone if q.graph_name != default}
+    raw_added = {q for q in new if q.graph_name != default}
+    removed = set(raw_removed)
+    added = set(raw_added)
     for quad in (q for q in gone if q.graph_name == default):  # deleted from the merge
-        removed.update(ox.Quad(h.subject, h.predicate, h.object, h.graph_name)
-                       for h in mirror.quads_for_pattern(quad.subject, quad.predicate,
-                                                         quad.object, None)
-                       if h.graph_name != default)
-    named_after = {_triple(q) for q in after if q.graph_name != default}
-    named_after -= {_triple(q) for q in removed}
-    named_after |= {_triple(q) for q in added}
+        removed.update(h for h in mirror.quads_for_pattern(quad.subject, quad.predicate,
+                                                           quad.object, None)
+                       if h.graph_name != default and line(h) not in new_lines)
+        removed.update(h for h in raw_removed if _same_triple(h, quad))
+
+    def held_after(quad: ox.Quad) -> bool:
+        holders = {h for h in mirror.quads_for_pattern(quad.subject, quad.predicate,
+                                                       quad.object, None)
+                   if h.graph_name != default}
+        return bool(holders - removed) or any(_same_triple(h, quad) for h in added)
+
     curated = ox.NamedNode(curated_graph(base))
     for quad in (q for q in new if q.graph_name == default):  # inserted into the merge
-        if _triple(quad) not in named_after:
+        if not held_after(quad):
             added.add(ox.Quad(quad.subject, quad.predicate, quad.object, curated))
     both = removed & added
     removed -= both
     added -= both
-    removed = {q for q in removed if q in before}
-    added = {q for q in added if q not in before}
-    # Blank nodes: new ones become skolem IRIs; old ones may only leave with their graph.
+    removed = {q for q in removed if line(q) in before}
+    added = {q for q in added if line(q) not in before}
+    gone_blanks = {t.value for q in gone for t in (q.subject, q.object)
+                   if isinstance(t, ox.BlankNode)}
+
+    def old(blank: ox.BlankNode) -> bool:
+        if blank.value in gone_blanks:
+            return True
+        return any(line(q) not in new_lines
+                   for q in (*mirror.quads_for_pattern(blank, None, None, None),
+                             *mirror.quads_for_pattern(None, None, blank, None)))
+
     fresh: dict[str, ox.NamedNode] = {}
     skolemized: set[ox.Quad] = set()
     for quad in added:
         for term in (quad.subject, quad.object):
-            if isinstance(term, ox.BlankNode) and term.value not in fresh and _held(mirror, term):
+            if isinstance(term, ox.BlankNode) and term.value not in fresh and old(term):
                 raise WriteRefused(422, f"the write copies the blank node _:{term.value} into "
                                         f"<{quad.graph_name.value}>; blank nodes already in the "
                                         "store cannot be named by a request (docs/curation.md)")
@@ -244,26 +290,18 @@ def diff(mirror: ox.Store, copy: ox.Store, base: str) -> tuple[set[ox.Quad], set
         graph = quad.graph_name.value
         if graph in dropped:
             continue
-        whole = set(mirror.quads_for_pattern(None, None, None, quad.graph_name))
+        whole = {q for q in mirror.quads_for_pattern(None, None, None, quad.graph_name)
+                 if line(q) not in new_lines} | {q for q in raw_removed
+                                                 if q.graph_name == quad.graph_name}
         if not whole <= removed:
             raise WriteRefused(422, f"the write removes some, not all, of the blank-node "
                                     f"triples of <{graph}>; blank nodes already in the store "
                                     "cannot be named by a request: drop or replace the whole "
                                     "graph instead (docs/curation.md)")
         dropped.add(graph)
-    return removed, skolemized, dropped
-
-
-def _after(mirror: ox.Store, removed: set[ox.Quad], added: set[ox.Quad],
-           dropped: set[str]) -> ox.Store:
-    """The named graphs as they will be once the change is committed (no merge copies)."""
-    after = ox.Store()
-    default = ox.DefaultGraph()
-    after.extend(q for q in mirror.quads_for_pattern(None, None, None, None)
-                 if q.graph_name != default and q not in removed
-                 and q.graph_name.value not in dropped)
-    after.extend(added)
-    return after
+    extra = (raw_added - skolemized) | (removed - raw_removed)
+    missing = skolemized - raw_added
+    return _Delta(removed, skolemized, dropped, extra, missing)
 
 
 def _graph_of(store: ox.Store, graphs: Iterable[str]) -> Graph:
@@ -346,8 +384,11 @@ def validate_focus(after: ox.Store, focus: set[ox.NamedNode | ox.BlankNode], bas
 
 
 def prepare(mirror: ox.Store, request: WriteRequest, *, base: str, reasoning: bool,
-            shapes: Graph, ontology: Graph, applied: object = None) -> Prepared:
-    """Apply ``request`` to a copy of ``mirror``, work out the change, reason and validate.
+            shapes: Graph, ontology: Graph, before: set[bytes] | None = None,
+            applied: object = None) -> Prepared:
+    """Apply ``request`` to ``mirror``, work out the change, reason and validate — then put
+    ``mirror`` back exactly as it was (``before``: its quads as lines, if known), whatever
+    happens.
 
     ``applied`` is called (if given) once the write is applied and its change known, before
     reasoning and validation: the worker reports it, so each phase has its own time limit.
@@ -356,36 +397,46 @@ def prepare(mirror: ox.Store, request: WriteRequest, *, base: str, reasoning: bo
     """
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    copy = copy_of(mirror)
-    seconds["copy"] = time.perf_counter() - started
-    mark = time.perf_counter()
-    _apply(copy, request, base)
-    removed, added, dropped = diff(mirror, copy, base)
-    del copy
-    seconds["apply"] = time.perf_counter() - mark
-    if callable(applied):
-        applied()
-    after = _after(mirror, removed, added, dropped)
-    touched = {q.graph_name.value for q in (*removed, *added)} | dropped
-    if reasoning and touched & {f"{base}graph/{layer}" for layer in REASONED_LAYERS}:
+    if before is None:
+        before = lines_of(mirror)
+    seconds["snapshot"] = time.perf_counter() - started
+    try:
         mark = time.perf_counter()
-        inferred = ox.NamedNode(f"{base}graph/inferred")
-        old = set(mirror.quads_for_pattern(None, None, None, inferred))
-        new = reason(after, base)
-        if any(_blank(q) for q in (old ^ new)):
-            raise WriteRefused(422, "the inferred graph would change blank-node triples, which "
-                                    "cannot be written exactly; change the data so that no "
-                                    "inference involves a blank node")
-        removed |= old - new
-        added |= new - old
-        after.remove_graph(inferred)
-        after.extend(new)
-        seconds["reasoning"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    focus = focus_nodes(removed, added, after)
-    report = validate_focus(after, focus, base, shapes, ontology) if focus else \
-        ValidationReport(conforms=True, inference="none")
-    seconds["validation"] = time.perf_counter() - mark
+        _apply(mirror, request, base)
+        delta = diff(mirror, before, base)
+        removed, added, dropped = delta.removed, delta.added, delta.dropped
+        for quad in delta.extra:  # the mirror becomes the state after the change
+            mirror.remove(quad)
+        mirror.extend(delta.missing)
+        for graph in dropped:
+            mirror.remove_graph(ox.NamedNode(graph))
+        seconds["apply"] = time.perf_counter() - mark
+        if callable(applied):
+            applied()
+        touched = {q.graph_name.value for q in (*removed, *added)} | dropped
+        if reasoning and touched & {f"{base}graph/{layer}" for layer in REASONED_LAYERS}:
+            mark = time.perf_counter()
+            inferred = ox.NamedNode(f"{base}graph/inferred")
+            old = set(mirror.quads_for_pattern(None, None, None, inferred))
+            new = reason(mirror, base)
+            if any(_blank(q) for q in (old ^ new)):
+                raise WriteRefused(422, "the inferred graph would change blank-node triples, "
+                                        "which cannot be written exactly; change the data so "
+                                        "that no inference involves a blank node")
+            removed |= old - new
+            added |= new - old
+            mirror.remove_graph(inferred)
+            mirror.extend(new)
+            seconds["reasoning"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        focus = focus_nodes(removed, added, mirror)
+        report = validate_focus(mirror, focus, base, shapes, ontology) if focus else \
+            ValidationReport(conforms=True, inference="none")
+        seconds["validation"] = time.perf_counter() - mark
+    finally:
+        mark = time.perf_counter()
+        restore(mirror, before)
+        seconds["restore"] = time.perf_counter() - mark
     graphs = tuple(sorted({q.graph_name.value for q in (*removed, *added)} | dropped))
     change = Change(removed=quads_bytes(removed), added=quads_bytes(added),
                     dropped=tuple(sorted(dropped)), graphs=graphs, n_removed=len(removed),

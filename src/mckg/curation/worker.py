@@ -10,9 +10,11 @@ at the time limit: ``update_timeout`` for parsing and applying the write to a co
 The worker keeps a **mirror** of the durable store (every quad, the merged default graph
 too), loaded from a dump the curator sends when it starts, and kept in step after each
 commit by the same N-Quads the serving copy loads
-(:meth:`mckg.query.service.QueryService.apply_change`): so a transaction costs one copy of
-the mirror, never a read of the store. It also holds the shapes and the ontology graph. Its
-memory is capped like a query worker's (``worker_memory`` beyond what it holds).
+(:meth:`mckg.query.service.QueryService.apply_change`). A write is applied to the mirror
+itself and the mirror is put back exactly afterwards (:func:`.transaction.prepare`), so a
+transaction reads nothing from the store and copies nothing but dumps. It also holds the
+shapes and the ontology graph. Its memory is capped like a query worker's (``worker_memory``
+beyond what it holds).
 """
 
 from __future__ import annotations
@@ -50,18 +52,29 @@ def _ontology(mirror: ox.Store, base: str) -> Any:
     return graph
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when the server dies (a killed server must not leave
+    a worker finishing an expensive update nobody waits for). Elsewhere: the pipe's end does."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+
+
 def _worker_main(conn: Connection, base: str, reasoning: bool, memory: int) -> None:
     """The worker: load the mirror, then prepare writes and follow commits until told to stop."""
+    _die_with_parent()
     from ..build.validation import load_shapes
     from ..query.workers import limit_memory
     from ..store.memory import MemoryStore
-    from .transaction import prepare
+    from .transaction import lines_of, prepare
 
     try:
         dump: bytes = conn.recv()
         mirror = MemoryStore()
-        if dump:
-            mirror.native.load(dump, ox.RdfFormat.N_QUADS)
+        if dump:  # parsed, not loaded: Store.load would rename blank nodes
+            mirror.native.extend(ox.parse(dump, ox.RdfFormat.N_QUADS))
         del dump
         shapes = load_shapes(base)
         ontology = _ontology(mirror.native, base)
@@ -70,6 +83,7 @@ def _worker_main(conn: Connection, base: str, reasoning: bool, memory: int) -> N
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", len(mirror.native)))
+    before: set[bytes] | None = None  # the mirror's quads as lines, kept between writes
     while True:  # bounded by the parent: its end closing, or None, ends the loop
         try:
             message = conn.recv()
@@ -80,12 +94,15 @@ def _worker_main(conn: Connection, base: str, reasoning: bool, memory: int) -> N
         op = message[0]
         try:
             if op == "prepare":
+                if before is None:
+                    before = lines_of(mirror.native)
                 prepared = prepare(mirror.native, message[1], base=base, reasoning=reasoning,
-                                   shapes=shapes, ontology=ontology,
+                                   shapes=shapes, ontology=ontology, before=before,
                                    applied=lambda: conn.send(("applied",)))
                 conn.send(("prepared", prepared))
             elif op == "follow":
                 _, data, graphs = message
+                before = None
                 mirror.load_nquads(data, replace=graphs)
                 if f"{base}graph/ontology" in graphs:
                     ontology = _ontology(mirror.native, base)
