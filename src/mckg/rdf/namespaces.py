@@ -96,6 +96,7 @@ class MCKG(DefinedNamespace):
     ectsMaxExclusive: URIRef
     ectsMaxInclusive: URIRef
     ectsMinInclusive: URIRef
+    elmPath: URIRef
     elmProperty: URIRef
     eqfLevel: URIRef
     euAuthority: URIRef
@@ -115,6 +116,7 @@ class MCKG(DefinedNamespace):
     issuedBy: URIRef
     jurisdiction: URIRef
     ledBy: URIRef
+    levelFramework: URIRef
     measure: URIRef
     objective: URIRef
     ofSurvey: URIRef
