@@ -540,3 +540,26 @@ def test_history_and_revert_on_a_store_no_server_holds(tmp_path: Path) -> None:
                             f"SELECT ?o WHERE {{ GRAPH <{EX}graph/offline> {{ ?s ?p ?o }} }}"],
                            capture_output=True, text=True, timeout=300, env=env, check=True)
     assert query.stdout.strip().splitlines() == ["o"]
+
+
+def test_tokens_come_from_toml_or_the_environment_as_digests(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mckg.config import load_settings
+    from mckg.curation.tokens import AuthError, Tokens
+
+    from_file = load_settings(_config(tmp_path / "mckg.toml"))
+    assert [name for name, _, _ in from_file.tokens] == ["curator", "editor"]
+    assert CURATOR not in repr(from_file)
+    monkeypatch.setenv("MCKG_TOKENS", json.dumps(
+        {"alice": {"sha256": hash_token("alice-secret"), "graphs": [f"{EX}graph/*"]}}))
+    settings = load_settings()
+    tokens = Tokens(settings.tokens, settings.base)
+    alice = tokens.authenticate("Bearer alice-secret")
+    assert alice.name == "alice" and tokens.may_write(alice, f"{EX}graph/x")
+    assert not tokens.may_write(alice, DATA) and not tokens.may_write(alice, AUDIT)
+    with pytest.raises(AuthError) as refused:
+        tokens.authenticate("Bearer alice-secret2")
+    assert refused.value.status == 401
+    monkeypatch.setenv("MCKG_TOKENS", json.dumps({"bob": {"sha256": "abc", "graphs": ["x:g"]}}))
+    with pytest.raises(ValueError, match="64 hex digits"):
+        load_settings()

@@ -87,6 +87,9 @@ class Curator:
         self._lock = threading.Lock()
         self.worker = TransactionWorker(settings.base, reasoning=settings.reasoning,
                                         memory=settings.worker_memory)
+        #: The service's version the worker's mirror follows; another change of the store
+        #: (e.g. ``QueryService.load_nquads``) makes the mirror stale, and it is reloaded.
+        self._followed: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -132,6 +135,10 @@ class Curator:
     def _write(self, token: Token, request: WriteRequest, *, operation: str, text: str,
                target: str | None, reverts: str | None) -> Outcome:
         started = datetime.now(UTC)
+        if self.worker.alive and self.service.version != self._followed:
+            self.worker.kill()  # the store changed behind the curator: start from it again
+        if not self.worker.alive:
+            self._followed = self.service.version
         self.worker.ensure(self._dump)
         existed = bool(target) and target in self.service.counts()
         prepared = self.worker.prepare(request, update_timeout=self.settings.update_timeout,
@@ -157,6 +164,7 @@ class Curator:
             self.worker.kill()
         else:
             self.worker.follow(data, graphs)
+            self._followed = self.service.version
         _fault("committed")
         log.info("write %s by %s: %s, +%d -%d triples in %s (%s)", write_id, token.name,
                  operation, change.n_added, change.n_removed, ", ".join(change.graphs),

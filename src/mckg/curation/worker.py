@@ -23,6 +23,7 @@ import contextlib
 import logging
 import multiprocessing
 import threading
+import time
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -94,11 +95,14 @@ def _worker_main(conn: Connection, base: str, reasoning: bool, memory: int) -> N
         op = message[0]
         try:
             if op == "prepare":
-                if before is None:
+                started = time.perf_counter()
+                if before is None:  # after a commit: the mirror's new state, once
                     before = lines_of(mirror.native)
+                snapshot = time.perf_counter() - started
                 prepared = prepare(mirror.native, message[1], base=base, reasoning=reasoning,
                                    shapes=shapes, ontology=ontology, before=before,
                                    applied=lambda: conn.send(("applied",)))
+                prepared.seconds["snapshot"] = snapshot
                 conn.send(("prepared", prepared))
             elif op == "follow":
                 _, data, graphs = message
