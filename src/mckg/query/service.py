@@ -513,9 +513,10 @@ def query_store(store: Store, settings: Settings, text: str, *,
     info = service.check(text)
     dataset = None
     inferred_graph = f"{settings.base}graph/inferred"
-    present = store.named_graphs()
-    if not inferred and inferred_graph in present and not info.dataset_clause:
-        kept = tuple(g for g in present if g != inferred_graph)
-        dataset = QueryDataset(kept, kept)
+    if not inferred and not info.dataset_clause:
+        present = store.named_graphs()
+        if inferred_graph in present:
+            kept = tuple(g for g in present if g != inferred_graph)
+            dataset = QueryDataset(kept, kept)
     media_type = results if info.form in ("SELECT", "ASK") else graphs
     return info, service.run(text, info, media_type, dataset)

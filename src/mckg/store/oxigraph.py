@@ -466,8 +466,15 @@ class OxigraphEngine(Store):
         return sink.lines
 
     def named_graphs(self) -> list[str]:
-        """Named graphs holding at least one triple."""
-        return sorted(self.counts())
+        """Named graphs holding at least one triple: from Oxigraph's registry of graphs, each
+        checked for one quad (counting every triple per graph took 2 s at 2M triples)."""
+        try:
+            names = [g for g in self.native.named_graphs() if isinstance(g, ox.NamedNode)]
+            return sorted(g.value for g in names
+                          if next(iter(self.native.quads_for_pattern(None, None, None, g)),
+                                  None) is not None)
+        except ENGINE_ERRORS as exc:
+            raise self._failed(exc, "the store failed") from None
 
     def counts(self) -> dict[str, int]:
         """Triples per named graph, counted natively."""
