@@ -100,6 +100,9 @@ def _load(spec: StoreSpec) -> MemoryStore:
 
 def _holder_main(spec: StoreSpec, config: WorkerConfig, conn: Connection) -> None:
     """The holder: load the copy, say so, then fork workers and answer questions about them."""
+    # Ctrl-C in a terminal reaches the whole process group: the serving process stops the
+    # holder and its workers itself (closing their connections), without tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     started = time.perf_counter()
     try:
         store = _load(spec)
