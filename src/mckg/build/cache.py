@@ -27,7 +27,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from .. import __version__
@@ -124,8 +124,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fingerprint(settings: Settings) -> str:
-    """Hash of everything the built graph depends on (see the module docstring).
+def fingerprint(settings: Settings, *, left_out: Collection[str] = ()) -> str:
+    """Hash of everything the built graph depends on (see the module docstring), including
+    the shipped layers ``left_out`` of it (the ESCO sample, in a store holding real ESCO).
 
     :raise DataError: an extra file cannot be read.
     """
@@ -138,10 +139,14 @@ def fingerprint(settings: Settings) -> str:
 
     add("mckg", __version__, MARKER_FORMAT, settings.base, settings.include_shipped,
         settings.reasoning)
+    if left_out:
+        add("left out", *sorted(left_out))
     for name in _BUILD_MODULES:
         add(name, _sha256(_PACKAGE / name))
     if settings.include_shipped:
         for layer in ASSERTED_LAYERS:
+            if layer in left_out:
+                continue
             for path in layer_files(layer):
                 add(layer, path.name, _sha256(path))
     for extra in settings.extra_files:
@@ -153,18 +158,19 @@ def fingerprint(settings: Settings) -> str:
     return digest.hexdigest()
 
 
-def built_graph(settings: Settings) -> tuple[bytes, bool]:
-    """The N-Quads of the graph ``settings`` describe, and whether the build cache had them.
+def built_graph(settings: Settings, *, left_out: Collection[str] = ()) -> tuple[bytes, bool]:
+    """The N-Quads of the graph ``settings`` describe (without the shipped layers
+    ``left_out``), and whether the build cache had them.
 
     Built with rdflib (and reasoned) only when :mod:`mckg.build.cache` has no copy yet.
 
     :raise DataError: a file is malformed.
     """
     def make() -> bytes:
-        kg = build(settings)
+        kg = build(settings, left_out=left_out)
         if kg.ill_typed.count:  # served as they are; said once, when the graph is built
             log.warning("%s: %s", kg.ill_typed.summary(), "; ".join(kg.ill_typed.lines()))
         data = kg.dataset.serialize(format="nquads", encoding="utf-8")
         return data if isinstance(data, bytes) else data.encode("utf-8")
 
-    return built(fingerprint(settings), make)
+    return built(fingerprint(settings, left_out=left_out), make)

@@ -6,7 +6,10 @@ include or omit inferences and users can tell what the report says from what we 
 - ``{base}graph/ontology``      the OWL ontology
 - ``{base}graph/vocabularies``  the SKOS concept schemes
 - ``{base}graph/data``          the facts of the report
-- ``{base}graph/reference``     extracts of official reference data (EU country table, EQF, ESCO)
+- ``{base}graph/reference``     extracts of official reference data (EU country table, EQF)
+- ``{base}graph/esco-sample``   the bundled ESCO sample (``reference/esco/``), in a graph of its
+                                own so that it can be left out once a real ESCO release is
+                                loaded (:mod:`mckg.store.loading`, ``mckg load``)
 - ``{base}graph/inferred``      OWL 2 RL inferences over all of the above
 - ``{base}graph/user``          files a user adds with ``--file`` (named graphs in TriG/N-Quads kept)
 """
@@ -14,7 +17,7 @@ include or omit inferences and users can tell what the report says from what we 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -25,15 +28,39 @@ from rdflib.term import Node
 from ..config import Settings
 from ..rdf.files import DataError, IllTypedLiterals, format_for_path, read_file
 from ..rdf.namespaces import CANONICAL_BASE
-from ..resources import shipped_files
+from ..resources import resource_dir, shipped_files
 
-LAYERS = ("ontology", "vocabularies", "data", "reference", "inferred", "user")
-ASSERTED_LAYERS = ("ontology", "vocabularies", "data", "reference")
+LAYERS = ("ontology", "vocabularies", "data", "reference", "esco-sample", "inferred", "user")
+ASSERTED_LAYERS = ("ontology", "vocabularies", "data", "reference", "esco-sample")
+#: The layers OWL 2 RL runs over. Not the ESCO sample: a loaded ESCO release is not reasoned
+#: over either, and inferences are kept only about our own subjects (it added none), so the
+#: inferred graph stays right when the sample is left out for a real release.
+REASONED_LAYERS = ("ontology", "vocabularies", "data", "reference", "user")
+#: The layers ``mckg validate`` (and a curation write) checks with SHACL; the ontology is
+#: given to pySHACL apart.
+VALIDATED_LAYERS = ("data", "vocabularies", "reference", "esco-sample", "user")
+#: The layer that a real ESCO release supersedes, and the folder of ``reference/`` it is read from.
+ESCO_SAMPLE_LAYER = "esco-sample"
+ESCO_SAMPLE_FOLDER = "esco"
+#: The named graph an ESCO release is loaded into (docs/linking.md); loading into it leaves
+#: the ESCO sample out unless asked to keep it.
+ESCO_GRAPH = "http://data.europa.eu/esco"
 
 
 def graph_iri(base: str, layer: str) -> URIRef:
     """Return the IRI of the named graph that holds ``layer``."""
     return URIRef(f"{base}graph/{layer}")
+
+
+def esco_present(counts: Mapping[str, int], base: str) -> dict[str, str]:
+    """Which ESCO a store holds, by graph IRI with a title, from its triples per graph: the
+    bundled sample, a real release in :data:`ESCO_GRAPH`, both (``--keep-esco-sample``) or
+    neither. ``mckg stats`` prints it and the VoID description titles the subsets with it."""
+    sample = str(graph_iri(base, ESCO_SAMPLE_LAYER))
+    titles = {sample: "The bundled ESCO sample (an ESCO v1.1.1 extract; left out once a real "
+                      "ESCO release is loaded)",
+              ESCO_GRAPH: "An ESCO release, loaded with mckg load"}
+    return {graph: title for graph, title in titles.items() if counts.get(graph)}
 
 
 def layer_files(layer: str) -> list[Path]:
@@ -44,8 +71,12 @@ def layer_files(layer: str) -> list[Path]:
         return [p for p in shipped_files("ontology") if p.name == "vocabularies.ttl"]
     if layer == "data":
         return shipped_files("data")
-    if layer == "reference":
-        return shipped_files("reference")
+    if layer in ("reference", ESCO_SAMPLE_LAYER):
+        sample = [p for p in shipped_files("reference") if ESCO_SAMPLE_FOLDER in
+                  p.relative_to(resource_dir("reference")).parts[:-1]]
+        if layer == ESCO_SAMPLE_LAYER:
+            return sample
+        return [p for p in shipped_files("reference") if p not in sample]
     raise ValueError(f"layer {layer!r} has no shipped files")
 
 
@@ -156,9 +187,12 @@ def _load_user_file(kg: KnowledgeGraph, path: Path) -> None:
             kg.origins[triple[0]].add(str(path))
 
 
-def build(settings: Settings, *, reasoning: bool | None = None) -> KnowledgeGraph:
+def build(settings: Settings, *, reasoning: bool | None = None,
+          left_out: Collection[str] = ()) -> KnowledgeGraph:
     """Load the shipped layers and any extra files into one dataset, then reason if asked.
 
+    ``left_out`` names shipped layers not to load: a store holding a real ESCO release is
+    provisioned without the ESCO sample (:mod:`mckg.store.provision`).
     Nothing is changed unless every file parses: a :class:`DataError` leaves no partial graph.
 
     :raise DataError: a file is missing or malformed (names file and line).
@@ -166,13 +200,14 @@ def build(settings: Settings, *, reasoning: bool | None = None) -> KnowledgeGrap
     kg = KnowledgeGraph(dataset=Dataset(default_union=True), base=settings.base)
     if settings.include_shipped:
         for layer in ASSERTED_LAYERS:
-            _load_into(kg, layer, layer_files(layer))
+            if layer not in left_out:
+                _load_into(kg, layer, layer_files(layer))
     for path in settings.extra_files:
         _load_user_file(kg, Path(path))
     if settings.reasoning if reasoning is None else reasoning:
         from .reasoning import infer
 
-        inferred = infer(kg.union((*ASSERTED_LAYERS, "user")), base=kg.base)
+        inferred = infer(kg.union(REASONED_LAYERS), base=kg.base)
         target = kg.graph("inferred")
         for triple in inferred:
             target.add(triple)

@@ -19,7 +19,7 @@ from rdflib.term import Node
 from ..rdf.files import read_file
 from ..rdf.namespaces import CANONICAL_BASE
 from ..resources import shipped_files
-from .graphs import KnowledgeGraph, rebase
+from .graphs import VALIDATED_LAYERS, KnowledgeGraph, rebase
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def validate_graph(data: Graph, ontology: Graph, *, inference: str = "none",
 
 def validate(kg: KnowledgeGraph, *, inference: str = "none") -> ValidationReport:
     """Validate the asserted data of ``kg``; ``inference='owlrl'`` adds our inferred graph."""
-    layers = ["data", "vocabularies", "reference", "user"]
+    layers = list(VALIDATED_LAYERS)
     if inference == "owlrl":
         layers.append("inferred")
     data = kg.union(layers)

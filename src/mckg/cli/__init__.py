@@ -16,7 +16,7 @@ import click
 from rdflib import Graph
 
 from .. import __version__
-from ..build.graphs import LAYERS, KnowledgeGraph, build
+from ..build.graphs import ESCO_GRAPH, ESCO_SAMPLE_LAYER, LAYERS, KnowledgeGraph, build, graph_iri
 from ..config import Settings, load_settings
 from ..rdf.files import DataError
 from ..rdf.formats import FORMATS, rdf_format
@@ -178,7 +178,7 @@ build_cmd.name = "build"
 @click.option("--inferred/--no-inferred", default=False, show_default=True,
               help="Include the OWL RL inferences.")
 @click.option("--layer", "layers", multiple=True,
-              type=click.Choice(["ontology", "vocabularies", "data", "reference", "inferred", "user"]),
+              type=click.Choice(LAYERS),
               help="Export only these layers (repeatable).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of stdout.")
@@ -313,6 +313,8 @@ def stats(state: State, as_json: bool, store_option: str | None) -> None:
     click.echo(f"Controlled values: {result.concepts} SKOS concepts")
     click.echo(f"SHACL node shapes: {result.shapes}")
     click.echo(f"Fact nodes: {result.facts} ({result.facts_with_provenance} with full provenance)")
+    click.echo("ESCO: " + ("; ".join(f"{title} <{graph}>" for graph, title in result.esco.items())
+                           or "none"))
     click.echo("Instances by class:")
     for cls, n in result.instances.most_common():
         click.echo(f"  {cls:<40} {n:>5}")
@@ -331,15 +333,22 @@ def stats(state: State, as_json: bool, store_option: str | None) -> None:
 @click.option("--lang", "languages", default=None, metavar="TAGS",
               help="Keep only literals in these languages (comma-separated, e.g. en,es) and "
               "untagged ones: an ESCO release carries every label in 28 languages.")
+@click.option("--keep-esco-sample", is_flag=True,
+              help=f"Keep the bundled ESCO sample although this load fills the ESCO graph "
+              f"<{ESCO_GRAPH}>; without it, the sample is left out in the same transaction, "
+              "and stays out while that graph holds data.")
 @click.pass_obj
 def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: str | None,
-         batch: int | None, languages: str | None) -> None:
+         batch: int | None, languages: str | None, keep_esco_sample: bool) -> None:
     """Stream large RDF files into a store, in one transaction, and report triples/s.
 
     N-Triples, N-Quads, Turtle and TriG (gzip too) are streamed; JSON-LD and RDF/XML are
     parsed whole. Either every file is loaded or, if one is malformed or the load is
     interrupted, none: the store stays as it was. A server reading the same Oxigraph store
     must be stopped first; it serves the new data from its next start, without rebuilding.
+
+    A load that puts statements into the ESCO graph (a real ESCO release) drops the bundled
+    ESCO sample in its own transaction, unless --keep-esco-sample.
     """
     import time
 
@@ -355,6 +364,8 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
     url = store_url or settings.store or default_serve_store()
     target = graph or f"{settings.base}graph/loaded"
     reserved = reserved_graphs(settings.base)
+    sample = str(graph_iri(settings.base, ESCO_SAMPLE_LAYER))
+    supersedes = {} if keep_esco_sample else {ESCO_GRAPH: sample}
     tty = sys.stderr.isatty()
     bar = click.progressbar(length=1, label="loading", file=sys.stderr) if tty else None
     shown = {"bytes": 0}
@@ -376,7 +387,8 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
             try:
                 report = load_files(store, list(files), graph=target,
                                     batch=batch or DEFAULT_BATCH, progress=progress,
-                                    reserved=reserved.__contains__, languages=kept)
+                                    reserved=reserved.__contains__, languages=kept,
+                                    supersedes=supersedes)
             finally:
                 if bar is not None:
                     bar.render_finish()
@@ -392,6 +404,15 @@ def load(state: State, files: tuple[Path, ...], store_url: str | None, graph: st
     if report.languages is not None:
         click.echo(f"kept languages {', '.join(report.languages)}: left out {report.dropped:,} "
                    "statements with literals in other languages")
+    for left, because in sorted(report.left_out.items()):
+        held = report.left_out_triples.get(left, 0)
+        click.echo(f"left out the bundled ESCO sample <{left}> ({held:,} triples"
+                   f"{'' if held else ', not in the store'}): <{because}> now holds a real ESCO "
+                   "release; it stays out while that graph holds data (--keep-esco-sample "
+                   "keeps it)")
+    if keep_esco_sample and report.graphs.get(ESCO_GRAPH, 0) > 0:
+        click.echo(f"kept the bundled ESCO sample <{sample}> beside <{ESCO_GRAPH}> "
+                   "(--keep-esco-sample)")
     if report.ill_typed.count:
         click.echo(f"warning: {report.ill_typed.summary()}:", err=True)
         click.echo("\n".join(f"  {line}" for line in report.ill_typed.lines()), err=True)

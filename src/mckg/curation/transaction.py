@@ -43,16 +43,14 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from rdflib import Graph
 
-from ..build.graphs import ASSERTED_LAYERS
+from ..build.graphs import REASONED_LAYERS
 from ..build.reasoning import infer
 from ..build.validation import ValidationReport, Violation, validate_graph
 from ..rdf.terms import from_oxigraph
 from .tokens import curated_graph
 
-#: Layers whose change makes the OWL RL closure be computed again.
-REASONED_LAYERS = (*ASSERTED_LAYERS, "user")
-#: Layers ``mckg validate`` checks (the ontology is given to pySHACL apart).
-VALIDATED_LAYERS = ("data", "vocabularies", "reference", "user")
+# A change to one of REASONED_LAYERS (the build's: OWL RL runs over them) makes the closure
+# be computed again.
 #: Steps from a focus node whose triples go into the graph validated.
 NEIGHBOURHOOD_STEPS = 2
 #: Nodes the neighbourhood may hold (a bound: a hub node must not pull in the whole graph).

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from rdflib import RDF, XSD, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDFS, VOID
 
+from ..build.graphs import esco_present
 from ..rdf.formats import FORMATS as RDF_FORMATS
 from ..rdf.formats import RESULT_FORMATS
 from ..rdf.namespaces import rebase_prefixes
@@ -117,6 +118,7 @@ def void_description(*, base: str, endpoint: str, counts: Mapping[str, int], tri
     g.add((service, DCAT.endpointURL, URIRef(endpoint)))
     g.add((service, DCTERMS.conformsTo, URIRef("https://www.w3.org/TR/sparql11-protocol/")))
     g.add((service, DCAT.servesDataset, ds))
+    esco = esco_present(counts, base)  # which ESCO is served: the sample or a release
     for name, n in sorted(counts.items()):
         subset = URIRef(f"{ds}#graph-{name.rstrip('/').rsplit('/', 1)[-1]}") \
             if name.startswith(base) else BNode()
@@ -125,4 +127,6 @@ def void_description(*, base: str, endpoint: str, counts: Mapping[str, int], tri
         g.add((subset, SD.name, URIRef(name)))
         g.add((subset, VOID.triples, Literal(n, datatype=XSD.integer)))
         g.add((subset, VOID.sparqlEndpoint, URIRef(endpoint)))
+        if name in esco:
+            g.add((subset, DCTERMS.title, Literal(esco[name], lang="en")))
     return g

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from rdflib import RDF, Graph
 from rdflib.namespace import SH
 
-from ..build.graphs import LAYERS, graph_iri
+from ..build.graphs import LAYERS, esco_present, graph_iri
 from ..config import Settings
 from ..linked.runner import ServiceRunner
 from ..query.service import QueryService
@@ -35,6 +35,8 @@ class GraphStats:
     instances: Counter[str] = field(default_factory=Counter)
     facts: int = 0
     facts_with_provenance: int = 0
+    #: Which ESCO the store holds (graph IRI → title): the bundled sample, a release, or both.
+    esco: dict[str, str] = field(default_factory=dict)
 
 
 def compute(store: Store, base: str, shapes: Graph | None = None) -> GraphStats:
@@ -54,6 +56,7 @@ def compute(store: Store, base: str, shapes: Graph | None = None) -> GraphStats:
     stats = GraphStats(triples={layer: counts[str(graph_iri(base, layer))] for layer in LAYERS
                                 if counts.get(str(graph_iri(base, layer)))})
     stats.triples.update({g: n for g, n in counts.items() if g not in layer_of and n})
+    stats.esco = esco_present(counts, base)
     stats.ontology_classes = count("stats-classes")
     stats.ontology_properties = count("stats-properties")
     stats.concepts = count("stats-concepts")

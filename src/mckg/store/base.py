@@ -29,7 +29,7 @@ from ..query.check import inspect_query
 from ..query.info import QueryInfo
 from ..rdf.files import format_for_path
 from .errors import StoreError
-from .loading import LoadRecord, read_quads
+from .loading import LoadDrop, LoadRecord, read_quads
 from .results import NativeResult
 
 
@@ -177,13 +177,16 @@ class Store(ABC):
 
     @abstractmethod
     def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,
-                     record: LoadRecord | None = None) -> None:
+                     record: LoadRecord | None = None, drop: LoadDrop | None = None) -> None:
         """Add every quad of every batch in **one transaction**: all of them, or none.
 
         Quads are in named graphs; the store keeps its merged default graph in step. If
         iterating ``batches`` raises (a malformed line half-way through a file), or the
-        process dies, the store is left exactly as it was. ``record()`` is appended to the
-        marker's ``loads`` together with the data (:func:`mckg.store.loading.with_load`).
+        process dies, the store is left exactly as it was. Once every batch is read, the
+        graphs ``drop()`` names are dropped in the same transaction, with their copies in the
+        merged default graph that no other graph holds (a real ESCO release superseding the
+        bundled sample); then ``record()`` is appended to the marker's ``loads`` together with
+        the data (:func:`mckg.store.loading.with_load`).
 
         :raise StoreError: the store refused the data.
         """

@@ -18,6 +18,13 @@ Triples go into ``graph``; quads of TriG and N-Quads files keep their own graphs
 are renamed per file (two files' ``_:b1`` are different nodes, as RDF says). The graphs that
 provisioning rebuilds (``{base}graph/…``) and mckg's own bookkeeping graphs (``urn:x-mckg:…``)
 are refused: data loaded there would vanish at the next rebuild.
+
+**A load may supersede a shipped graph.** ``supersedes`` maps a graph the load fills to one
+it replaces: once a real ESCO release goes into the ESCO graph, the bundled ESCO sample is
+dropped, with its copies in the merged default graph that no other graph holds, in the
+load's own transaction. The marker records it under ``left_out`` (and forgets the graph's
+count under ``graphs``), so that provisioning does not fill it again while the superseding
+graph holds data (:mod:`mckg.store.provision`).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import gzip
 import io
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -79,6 +86,10 @@ class LoadReport:
     languages: tuple[str, ...] | None = None
     #: Literals kept although their lexical form is not valid for their datatype.
     ill_typed: IllTypedLiterals = field(default_factory=IllTypedLiterals)
+    #: Graphs this load dropped (``supersedes``): each with the graph that supersedes it.
+    left_out: dict[str, str] = field(default_factory=dict)
+    #: Triples each dropped graph held, as the store's marker recorded them (0: already empty).
+    left_out_triples: dict[str, int] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -91,20 +102,30 @@ class LoadReport:
                 "graphs": dict(self.graphs), "ill_typed": self.ill_typed.count,
                 **({"languages": list(self.languages), "dropped": self.dropped}
                    if self.languages is not None else {}),
+                **({"left_out": dict(self.left_out)} if self.left_out else {}),
                 "loaded": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 #: Returns the entry a load adds to the marker's ``loads`` (called once every batch is read).
 LoadRecord = Callable[[], dict[str, Any]]
 
+#: Returns the graphs a load drops in its own transaction (called once every batch is read).
+LoadDrop = Callable[[], Iterable[str]]
+
 #: Called after each batch with (bytes read, bytes in all files, statements read).
 Progress = Callable[[int, int, int], None]
 
 
 def with_load(marker: dict[str, Any] | None, entry: dict[str, Any]) -> dict[str, Any]:
-    """``marker`` with ``entry`` appended to its ``loads`` (the last :data:`MAX_LOADS` kept)."""
+    """``marker`` with ``entry`` appended to its ``loads`` (the last :data:`MAX_LOADS` kept),
+    and the graphs the load dropped moved from ``graphs`` to ``left_out`` (each with the graph
+    that superseded it), so that neither ``mckg store check`` nor provisioning expects them."""
     out = dict(marker or {})
     out["loads"] = [*out.get("loads", []), entry][-MAX_LOADS:]
+    dropped: dict[str, str] = entry.get("left_out", {})
+    if dropped:
+        out["graphs"] = {g: n for g, n in out.get("graphs", {}).items() if g not in dropped}
+        out["left_out"] = {**out.get("left_out", {}), **dropped}
     return out
 
 
@@ -276,8 +297,13 @@ def load_files(store: Store, paths: Sequence[Path], *, graph: str,
                batch: int = DEFAULT_BATCH, progress: Progress | None = None,
                reserved: Callable[[str], bool] = lambda iri: False,
                max_literal: int = MAX_LITERAL_BYTES,
-               languages: Sequence[str] | None = None) -> LoadReport:
+               languages: Sequence[str] | None = None,
+               supersedes: Mapping[str, str] | None = None) -> LoadReport:
     """Load ``paths`` into ``store`` in one transaction, ``batch`` statements at a time.
+
+    ``supersedes`` maps a graph to one it replaces: if the load puts any statement into the
+    first, the second is dropped in the same transaction and recorded in the report and the
+    marker (see the module docstring).
 
     With ``languages`` (primary subtags, :func:`parse_languages`), literals tagged with any
     other language are left out (:func:`keep_languages`); the rest is loaded unchanged.
@@ -339,12 +365,20 @@ def load_files(store: Store, paths: Sequence[Path], *, graph: str,
                 progress(done, total, report.triples)
 
     started = time.perf_counter()
+    recorded = (store.read_marker() or {}).get("graphs", {}) if supersedes else {}
+
+    def drop() -> list[str]:
+        for new, old in (supersedes or {}).items():
+            if report.graphs.get(new, 0) > 0:
+                report.left_out[old] = new
+                report.left_out_triples[old] = int(recorded.get(old, 0))
+        return sorted(report.left_out)
 
     def entry() -> dict[str, Any]:
         report.seconds = time.perf_counter() - started
         return report.entry()
 
-    store.load_batches(batches(), record=entry)
+    store.load_batches(batches(), record=entry, drop=drop)
     report.seconds = time.perf_counter() - started
     return report
 

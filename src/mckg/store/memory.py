@@ -23,8 +23,8 @@ import pyoxigraph as ox
 
 from .base import StoreSpec
 from .errors import StoreError
-from .loading import LoadRecord, quads_with_copies, with_load
-from .oxigraph import OxigraphEngine
+from .loading import LoadDrop, LoadRecord, quads_with_copies, with_load
+from .oxigraph import OxigraphEngine, drop_update
 
 
 class MemoryStore(OxigraphEngine):
@@ -80,16 +80,20 @@ class MemoryStore(OxigraphEngine):
         return copy
 
     def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,
-                     record: LoadRecord | None = None) -> None:
-        """Stage every batch in memory, then add them in one transaction (or nothing)."""
+                     record: LoadRecord | None = None, drop: LoadDrop | None = None) -> None:
+        """Stage every batch in memory, then add them in one transaction (or nothing), and
+        drop the graphs ``drop()`` names right after (nothing outlives the process)."""
         self._writable()
         staged: list[ox.Quad] = []
         for batch in batches:
             staged.extend(quads_with_copies(batch))
+        dropped = sorted(drop()) if drop is not None else []
         try:
             self.native.extend(staged)
         except OSError as exc:
             raise StoreError(f"load failed: {exc}") from None
+        if dropped:
+            self.update(drop_update(dropped))
         if record is not None:
             self.write_marker(with_load(self.read_marker(), record()))
 

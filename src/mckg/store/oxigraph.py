@@ -56,9 +56,17 @@ import pyoxigraph as ox
 
 from ..query.info import QueryError, QueryInfo
 from ..rdf.files import IllTypedLiterals, format_for_path
-from .base import LoadRecord, QueryDataset, Store, StoreSpec, effective_dataset
+from .base import QueryDataset, Store, StoreSpec, effective_dataset
 from .errors import StoreError, StoreInputError, StoreLocked, StoreMissing, StoreReadOnly
-from .loading import DEFAULT_BATCH, batched, quads_with_copies, read_quads, with_load
+from .loading import (
+    DEFAULT_BATCH,
+    LoadDrop,
+    LoadRecord,
+    batched,
+    quads_with_copies,
+    read_quads,
+    with_load,
+)
 from .results import NativeResult
 
 try:  # POSIX only; without it the lock is skipped
@@ -244,6 +252,17 @@ def read_marker_file(path: Path) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def drop_update(graphs: Sequence[str]) -> str:
+    """The SPARQL update dropping ``graphs`` and the copies of their triples in the merged
+    default graph that no other named graph holds (see the module docstring)."""
+    listed = ", ".join(_iri(g) for g in graphs)
+    values = " ".join(_iri(g) for g in graphs)
+    drops = " ; ".join(f"DROP SILENT GRAPH {_iri(g)}" for g in graphs)
+    return ("DELETE { ?s ?p ?o } WHERE { VALUES ?g { " + values + " } GRAPH ?g { ?s ?p ?o } "
+            "FILTER NOT EXISTS { GRAPH ?h { ?s ?p ?o } FILTER (?h NOT IN (" + listed + ")) } } ; "
+            + drops)
+
+
 class OxigraphEngine(Store):
     """Querying and filling a pyoxigraph ``Store`` (in memory or on disk; see subclasses)."""
 
@@ -326,15 +345,8 @@ class OxigraphEngine(Store):
     # -- loading -------------------------------------------------------------------------
     def _drop(self, graphs: list[str]) -> None:
         """Drop ``graphs`` and their triples from the merged default graph, in one update."""
-        if not graphs:
-            return
-        listed = ", ".join(_iri(g) for g in graphs)
-        values = " ".join(_iri(g) for g in graphs)
-        drops = " ; ".join(f"DROP SILENT GRAPH {_iri(g)}" for g in graphs)
-        self.update(
-            "DELETE { ?s ?p ?o } WHERE { VALUES ?g { " + values + " } GRAPH ?g { ?s ?p ?o } "
-            "FILTER NOT EXISTS { GRAPH ?h { ?s ?p ?o } FILTER (?h NOT IN (" + listed + ")) } } ; "
-            + drops)
+        if graphs:
+            self.update(drop_update(graphs))
 
     def load_nquads(self, data: bytes, *, replace: Iterable[str] = ()) -> None:
         """Add the quads and their default-graph copies in one transaction.
@@ -573,10 +585,11 @@ class OxigraphStore(OxigraphEngine):
 
     # -- loading -------------------------------------------------------------------------
     def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,
-                     record: LoadRecord | None = None) -> None:
+                     record: LoadRecord | None = None, drop: LoadDrop | None = None) -> None:
         """Bulk-load a checkpoint of the store, then swap it in (see the module docstring).
 
-        Memory stays bounded by one batch; the store changes in one step at the end, or not
+        Memory stays bounded by one batch; the graphs ``drop()`` names are dropped from the
+        checkpoint before the swap; the store changes in one step at the end, or not
         at all. Needs the writer's lock (no server may be reading: it would keep serving the
         old folder) and room beside the store folder for the new table files.
         """
@@ -597,6 +610,9 @@ class OxigraphStore(OxigraphEngine):
             assert copy is not None
             for batch in batches:
                 copy.bulk_extend(quads_with_copies(batch))
+            dropped = sorted(drop()) if drop is not None else []
+            if dropped:
+                copy.update(drop_update(dropped))
             copy.flush()
             copy = None  # closes the copy's RocksDB (pyoxigraph closes on release)
             marker = self.read_marker()

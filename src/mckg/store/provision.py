@@ -13,6 +13,11 @@ the next start sees (no fingerprint) and rebuilds, clearing exactly the graphs i
 
 Graphs filled by ``mckg load`` (:mod:`mckg.store.loading`) are never named by the marker, so a
 rebuild leaves them alone, and the marker's ``loads`` record is carried over unchanged.
+
+A shipped layer a load superseded (the ESCO sample, once a real ESCO release is loaded) is
+listed in the marker's ``left_out`` with the graph that superseded it: while that graph holds
+data, every rebuild leaves the layer out too (and a store that matches the sources is not
+rebuilt for it); once it is empty, the layer comes back at the next start.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import pyoxigraph as ox
 
 from .. import __version__
 from ..build.cache import MARKER_FORMAT, built_graph, fingerprint
-from ..build.graphs import LAYERS, graph_iri
+from ..build.graphs import ASSERTED_LAYERS, LAYERS, graph_iri
 from ..config import Settings
 from . import open_store, parse_store_url
 from .base import Store
@@ -48,6 +53,8 @@ class ProvisionReport:
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
     reason: str = ""
+    #: Shipped layers left out, each with the loaded graph that superseded it.
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 def _graph_counts(nquads: bytes) -> dict[str, int]:
@@ -59,9 +66,31 @@ def _graph_counts(nquads: bytes) -> dict[str, int]:
     return counts
 
 
-def _load(store: Store, settings: Settings, fp: str,
-          old: dict[str, Any] | None) -> tuple[dict[str, int], bool]:
+def left_out_layers(store: Store | None, marker: dict[str, Any] | None,
+                    base: str) -> dict[str, str]:
+    """The shipped layers to leave out of ``store``, each with the graph superseding it: those
+    the marker's ``left_out`` names whose superseding graph still holds data."""
+    recorded: dict[str, str] = (marker or {}).get("left_out", {})
+    if store is None or not recorded:
+        return {}
+    present = set(store.named_graphs())
+    layer_of = {str(graph_iri(base, layer)): layer for layer in ASSERTED_LAYERS}
+    return {layer_of[graph]: because for graph, because in recorded.items()
+            if graph in layer_of and because in present}
+
+
+def _recorded_left_out(marker: dict[str, Any] | None, base: str) -> dict[str, str]:
+    """The layers the marker says were left out of its last complete load."""
+    layer_of = {str(graph_iri(base, layer)): layer for layer in ASSERTED_LAYERS}
+    return {layer_of[g]: because for g, because in (marker or {}).get("left_out", {}).items()
+            if g in layer_of}
+
+
+def _load(store: Store, settings: Settings, fp: str, old: dict[str, Any] | None,
+          left_out: dict[str, str]) -> tuple[dict[str, int], bool]:
     """Build (or take from the build cache) and load; returns the counts and "from the cache".
+
+    The layers ``left_out`` are not built, and stay recorded in the marker.
 
     With reasoning on, every file must pass through rdflib (OWL RL runs over their union);
     with it off, the extra files go to :meth:`Store.load_file`, which on Oxigraph is the
@@ -69,7 +98,8 @@ def _load(store: Store, settings: Settings, fp: str,
     """
 
     streamed = () if settings.reasoning else tuple(Path(p) for p in settings.extra_files)
-    nquads, cached = built_graph(settings.with_(extra_files=()) if streamed else settings)
+    nquads, cached = built_graph(settings.with_(extra_files=()) if streamed else settings,
+                                 left_out=tuple(left_out))
     counts = _graph_counts(nquads)
     user_graph = str(graph_iri(settings.base, "user"))
     planned = set(counts) | {user_graph}
@@ -79,7 +109,10 @@ def _load(store: Store, settings: Settings, fp: str,
     # fingerprint (so it rebuilds) that names every graph to clear, even a file's own graphs.
     intent = sorted(set((old or {}).get("graphs", {})) | planned)
     # What ``mckg load`` added lives in graphs of its own, untouched here; its record stays.
-    loads = {"loads": old["loads"]} if old and "loads" in old else {}
+    loads: dict[str, Any] = {"loads": old["loads"]} if old and "loads" in old else {}
+    if left_out:
+        loads["left_out"] = {str(graph_iri(settings.base, layer)): because
+                             for layer, because in left_out.items()}
     store.write_marker({"format": MARKER_FORMAT, "state": "loading",
                         "graphs": dict.fromkeys(intent, 0), **loads})
     store.load_nquads(nquads, replace=intent)
@@ -113,6 +146,7 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
 
     started = time.perf_counter()
     fp = fingerprint(settings)
+    left_out: dict[str, str] = {}
     update_url, timeout = settings.update_url or None, settings.query_timeout
     kind = "memory" if url.strip() in ("", "memory", "memory:") else url.split(":", 1)[0]
     store: Store | None = None
@@ -129,23 +163,34 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
             if kind != "oxigraph":
                 raise
             store = None  # no store there yet: it is created below
-        if store is not None and not force and marker and marker.get("fingerprint") == fp:
-            log.info("store %s already holds this graph (loaded %s); not rebuilding",
-                     store.url, marker.get("loaded", "?"))
+        try:
+            left_out = left_out_layers(store, marker, settings.base)
+        except StoreError:
+            if store is not None:
+                store.close()
+            raise
+        recorded = _recorded_left_out(marker, settings.base)
+        if (store is not None and not force and marker and marker.get("fingerprint") == fp
+                and recorded == left_out):
+            log.info("store %s already holds this graph (loaded %s); not rebuilding%s",
+                     store.url, marker.get("loaded", "?"), _left_out_note(left_out))
             return store, ProvisionReport(False, time.perf_counter() - started,
-                                          dict(marker.get("graphs", {})), "marker matches")
+                                          dict(marker.get("graphs", {})), "marker matches",
+                                          left_out)
         reason = ("forced" if force else "no marker" if not marker
                   else "an interrupted load" if marker.get("state") == "loading"
                   else "not built yet" if "fingerprint" not in marker
-                  else "data or settings changed")
+                  else "data or settings changed" if marker.get("fingerprint") != fp
+                  else "what superseded " + ", ".join(sorted(set(recorded) - set(left_out)))
+                  + " is gone: it comes back")
         if store is not None and kind == "oxigraph":
             store.close()
             store = None
     writer = store if store is not None else open_store(url, update_url=update_url,
                                                                      timeout=timeout)
-    log.info("loading the graph into %s (%s)", writer.url, reason)
+    log.info("loading the graph into %s (%s)%s", writer.url, reason, _left_out_note(left_out))
     try:
-        counts, cached = _load(writer, settings, fp, marker)
+        counts, cached = _load(writer, settings, fp, marker, left_out)
     except BaseException:
         writer.close()
         raise
@@ -156,7 +201,13 @@ def provision(settings: Settings, url: str, *, force: bool = False) -> tuple[Sto
     seconds = time.perf_counter() - started
     log.info("loaded %d triples in %d graphs into %s in %.1f s%s", sum(counts.values()),
              len(counts), served.url, seconds, " (the graph from the build cache)" if cached else "")
-    return served, ProvisionReport(True, seconds, counts, reason)
+    return served, ProvisionReport(True, seconds, counts, reason, left_out)
+
+
+def _left_out_note(left_out: dict[str, str]) -> str:
+    """What the log says about layers left out (empty when none is)."""
+    return "".join(f"; the {layer} layer stays out: <{because}> holds what superseded it "
+                   "(mckg load)" for layer, because in sorted(left_out.items()))
 
 
 def reserved_graphs(base: str) -> set[str]:
@@ -206,6 +257,9 @@ def _marker_findings(marker: dict[str, Any] | None, fp: str, counts: dict[str, i
         if found != expected and not (graph in loaded and found > expected):
             report.problems.append(f"graph <{graph}>: the marker records {expected:,} "
                                    f"triples, the store holds {found:,}")
+    for graph, because in sorted(marker.get("left_out", {}).items()):
+        report.notes.append(f"graph <{graph}> is left out: <{because}>, filled by mckg load, "
+                            "supersedes it")
     if marker["fingerprint"] == fp:
         report.notes.append(f"holds the graph of these sources and settings (loaded "
                             f"{marker.get('loaded', '?')})")
@@ -283,6 +337,10 @@ def repair(settings: Settings, url: str) -> RepairReport:
             gone = [str(f) for f in files if not f.is_file()]
             report.missing.extend(gone)
             if files and not gone:
+                # A load that left a shipped layer out does so again (the same choice).
+                supersedes = {because: graph for graph, because
+                              in entry.get("left_out", {}).items()}
                 report.reloaded.append(load_files(writer, files, graph=entry["graph"],
-                                                  reserved=reserved_graphs(settings.base).__contains__))
+                                                  reserved=reserved_graphs(settings.base).__contains__,
+                                                  supersedes=supersedes))
     return report

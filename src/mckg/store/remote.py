@@ -49,9 +49,9 @@ import requests
 
 from ..query.info import QueryError, QueryInfo
 from ..rdf.formats import rdf_format_for_media_type
-from .base import LoadRecord, QueryDataset, Store, StoreSpec, effective_dataset
+from .base import QueryDataset, Store, StoreSpec, effective_dataset
 from .errors import StoreError, StoreInputError, StoreReadOnly, StoreTimeout, StoreUnavailable
-from .loading import with_load
+from .loading import LoadDrop, LoadRecord, with_load
 from .results import NativeResult
 
 #: Graph holding the RDF merge of all loaded graphs: the default graph of queries.
@@ -328,8 +328,10 @@ class RemoteStore(Store):
                         f"{{ <{_MARKER_S}> <{_STAGING_P}> <{graph}> }} }}")
 
     def load_batches(self, batches: Iterable[Sequence[ox.Quad]], *,
-                     record: LoadRecord | None = None) -> None:
-        """Stage every batch in hidden graphs, then publish them at once (module docstring)."""
+                     record: LoadRecord | None = None, drop: LoadDrop | None = None) -> None:
+        """Stage every batch in hidden graphs, then publish them at once (module docstring);
+        the graphs ``drop()`` names, and their merge copies no other graph holds, go in the
+        same publishing request."""
 
         if self.read_only:
             raise StoreReadOnly("this store handle is read-only")
@@ -361,12 +363,15 @@ class RemoteStore(Store):
                         self._insert(quads[start:start + CHUNK], name)
             for graph, quads in held.items():
                 self._insert_chunks(quads, stage(graph))
-            if staging:
+            dropped = [_check_iri(g) for g in sorted(drop())] if drop is not None else []
+            if staging or dropped:
                 registry = " ".join(f"<{_MARKER_S}> <{_GRAPH_P}> <{g}> ." for g in staging)
                 self.update(" ;\n".join(
                     [f"ADD SILENT <{name}> TO <{graph}> ; ADD SILENT <{name}> TO <{UNION_GRAPH}>"
                      for graph, name in staging.items()]
-                    + [f"INSERT DATA {{ GRAPH <{SYSTEM_GRAPH}> {{ {registry} }} }}"]))
+                    + ([f"INSERT DATA {{ GRAPH <{SYSTEM_GRAPH}> {{ {registry} }} }}"]
+                       if staging else [])
+                    + [self._drop_ops(graph) for graph in dropped]))
         except BaseException:
             with contextlib.suppress(StoreError):
                 self._drop_staging(staging.values())
@@ -376,6 +381,16 @@ class RemoteStore(Store):
         self._drop_staging(staging.values())
         if record is not None:
             self.write_marker(with_load(self.read_marker(), record()))
+
+    @staticmethod
+    def _drop_ops(graph: str) -> str:
+        """Operations dropping ``graph``, its merge copies that no other graph holds (staging
+        graphs count: they hold what is being published) and its registry entry."""
+        return (f"DELETE {{ GRAPH <{UNION_GRAPH}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{graph}> "
+                f"{{ ?s ?p ?o }} FILTER NOT EXISTS {{ GRAPH ?h {{ ?s ?p ?o }} FILTER (?h NOT IN "
+                f"(<{graph}>, <{UNION_GRAPH}>, <{SYSTEM_GRAPH}>)) }} }} ;\n"
+                f"DROP SILENT GRAPH <{graph}> ;\n"
+                f"DELETE DATA {{ GRAPH <{SYSTEM_GRAPH}> {{ <{_MARKER_S}> <{_GRAPH_P}> <{graph}> }} }}")
 
     def clear(self) -> None:
         """Drop the loaded graphs, the merge, the registry and the marker.
