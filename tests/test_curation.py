@@ -226,7 +226,12 @@ def test_load_and_service_are_refused_before_any_engine(server: ServerProcess) -
         service = update(server, f"INSERT {{ GRAPH <{CURATED}> {{ ?s ?p ?o }} }} WHERE {{ "
                                  f"SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}")
         assert service.status_code == 403
-        # The word inside a string or an IRI is not an operation.
+        escaped = update(server, f"\\u004cOAD <http://127.0.0.1:{port}/z>")
+        assert escaped.status_code == 400 and "codepoint escapes" in escaped.text
+        # The word inside a string or an IRI, or as a prefixed name, is not an operation.
+        named = update(server, f"PREFIX ex: <{EX}>\nINSERT DATA {{ GRAPH <{CURATED}> "
+                               "{ ex:service ex:load ex:x } }")
+        assert named.status_code == 200, named.text
         fine = update(server, f"INSERT DATA {{ GRAPH <{CURATED}> {{ <{EX}load> <{EX}p> "
                               '"LOAD SERVICE" } }')
         assert fine.status_code == 200
@@ -235,7 +240,7 @@ def test_load_and_service_are_refused_before_any_engine(server: ServerProcess) -
     finally:
         listener.close()
     after = fingerprint(server)
-    assert after[1][CURATED] == before[1].get(CURATED, 0) + 1
+    assert after[1][CURATED] == before[1].get(CURATED, 0) + 2
 
 
 def test_limits_on_update_and_body_size(server: ServerProcess) -> None:

@@ -118,9 +118,10 @@ def _worker_main(conn: Connection, base: str, reasoning: bool, memory: int) -> N
         except MemoryError:
             conn.send(("error", "the write needed more memory than the curation worker may use"))
             return
-        except Exception as exc:  # reported; the worker goes on with an untouched mirror
+        except Exception as exc:  # reported; the mirror may not be as it was: a new worker
             log.exception("curation worker failed")
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            return
 
 
 class TransactionWorker:

@@ -63,7 +63,8 @@ _TURTLE = "text/turtle"
 _OFF = ("this server is read-only: writing over HTTP is off (configure tokens to turn it "
         "on; see docs/curation.md)")
 #: Update operations refused before any engine sees them: they fetch URLs.
-_REFUSED = re.compile(r"\b(LOAD|SERVICE)\b", re.IGNORECASE)
+#: (A keyword, not a prefixed name's local part such as ``ex:service`` or a variable.)
+_REFUSED = re.compile(r"(?<![\w:?$-])(LOAD|SERVICE)(?![\w:-])", re.IGNORECASE)
 _curator_lock = threading.Lock()
 
 
@@ -172,8 +173,12 @@ def _update_text() -> str:
 
 
 def _refuse_fetches(text: str) -> None:
-    """:raise 403: ``LOAD`` or ``SERVICE`` outside strings, IRIs and comments."""
+    """:raise 403: ``LOAD`` or ``SERVICE`` outside strings, IRIs and comments.
+    :raise 400: a codepoint escape outside them."""
     code = _NOT_CODE.sub(lambda m: " " * len(m.group()), text)
+    if "\\u" in code or "\\U" in code:  # a codepoint escape could spell a keyword
+        raise BadRequest("codepoint escapes (\\u, \\U) are accepted in strings and IRIs of an "
+                         "update, not elsewhere")
     found = _REFUSED.search(code)
     if found:
         line = text.count("\n", 0, found.start()) + 1
