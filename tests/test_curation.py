@@ -49,7 +49,7 @@ def _config(path: Path, **extra: Any) -> Path:
     """A TOML configuration with two tokens (digests only) and ``extra`` settings."""
     lines = ["[mckg]"] + [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
     lines += ["[mckg.tokens.curator]", f'sha256 = "{hash_token(CURATOR)[7:]}"',
-              f'graphs = ["{CURATED}", "{EX}graph/*"]',
+              f'graphs = ["{CURATED}", "{EX}graph/*", "{BASE}graph/new/*"]',
               "[mckg.tokens.editor]", f'sha256 = "{hash_token(EDITOR)[7:]}"',
               f'graphs = ["{DATA}", "{CURATED}"]']
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -330,6 +330,16 @@ def test_the_graph_store_protocol(server: ServerProcess) -> None:
     refused = requests.put(url + "?default", data=b"", timeout=30,
                            headers={"Content-Type": "application/n-triples", **auth()})
     assert refused.status_code == 405 and "POST" in refused.headers["Allow"]
+    # POST to the graph store itself: a new graph, named by the server (protocol §5.5).
+    created = requests.post(url, data=f"<{EX}new> <{EX}p> 1 .".encode(), timeout=60,
+                            headers={"Content-Type": "text/turtle", **auth()})
+    assert created.status_code == 201, created.text
+    location = created.headers["Location"]
+    assert location.startswith(server.url + "graphs?graph=") and "graph%2Fnew%2F" in location
+    fetched = requests.get(location, headers={"Accept": "application/n-triples"}, timeout=30)
+    assert fetched.status_code == 200 and f"<{EX}new>" in fetched.text
+    assert requests.post(url, data=b"<a:b> <a:c> <a:d> .", timeout=30, headers={
+        "Content-Type": "application/n-triples", **auth(EDITOR)}).status_code == 403
     gone = requests.delete(url, params={"graph": graph}, headers=auth(), timeout=60)
     assert gone.status_code == 200 and gone.json()["removed"] == 1
     assert requests.get(url, params={"graph": graph}, timeout=30).status_code == 404

@@ -7,6 +7,7 @@
 ``GET|HEAD /graphs?default``           the default graph: the merge of every named graph
 ``PUT|POST|DELETE /graphs?graph=IRI``  replace, add to (also multipart), drop a named graph; a token
 ``POST /graphs?default``               add to the default graph (the triples go to the curated graph)
+``POST /graphs``                       a new graph ``{base}graph/new/…`` (201, ``Location``); a token
 ``GET /curation``                      the audit trail (HTML, or JSON by ``Accept``)
 ``POST /curation/revert?id=ID``        undo one write (itself audited); a token
 =====================================  ===========================================================
@@ -25,7 +26,9 @@ import atexit
 import json
 import re
 import threading
+import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, request
 from rdflib import Dataset, Graph
@@ -200,13 +203,22 @@ def update() -> Response:
 
 # ---- /graphs -------------------------------------------------------------------------------
 
-def _target() -> str | None:
-    """The graph the request names (``graph=IRI``), or None for ``default``.
+#: Where a ``POST`` to the graph store itself puts the new graph (SPARQL 1.1 Graph Store
+#: HTTP Protocol §5.5): a token writes there if its scope covers ``{base}graph/new/*``.
+_NEW_GRAPHS = "graph/new/"
+_NEW = "new"
 
-    :raise 400: both, neither, or not an absolute IRI.
+
+def _target() -> str | None:
+    """The graph the request names (``graph=IRI``), None for ``default``, or :data:`_NEW` for a
+    ``POST`` naming none (the protocol's "create a new graph").
+
+    :raise 400: both, neither (other than that POST), or not an absolute IRI.
     """
     graphs = request.args.getlist("graph")
     default = "default" in request.args
+    if not graphs and not default and request.method == "POST":
+        return _NEW
     if default == bool(graphs) or len(graphs) > 1:
         raise BadRequest("name exactly one graph: ?graph=IRI or ?default")
     if default:
@@ -270,6 +282,8 @@ def graphs() -> Response:
         return _get_graph(target)
     token = _token()
     base = _settings().base
+    if target == _NEW:
+        return _new_graph(token, f"{base}{_NEW_GRAPHS}{uuid.uuid4().hex}")
     if target is None:
         if request.method != "POST":
             raise MethodNotAllowed(["GET", "HEAD", "POST"],
@@ -291,6 +305,17 @@ def graphs() -> Response:
     outcome = _do(token, write, operation=kind, text=f"{kind.upper()} <{target_graph}>\n"
                   + body.decode("utf-8"), target=target_graph)
     return _written(outcome, status=201 if outcome.created and kind == "put" else 200)
+
+
+def _new_graph(token: Token, graph: str) -> Response:
+    """``POST`` to the graph store: a new graph holding the body; 201 with its ``Location``."""
+    body = _graph_body(graph)
+    write = WriteRequest(kind="post", graph=graph, data=body)
+    outcome = _do(token, write, operation="post", text=f"POST (new graph) <{graph}>\n"
+                  + body.decode("utf-8"), target=graph)
+    response = _written(outcome, status=201)
+    response.headers["Location"] = public_url() + "graphs?" + urlencode({"graph": graph})
+    return response
 
 
 def _get_graph(target: str | None) -> Response:
