@@ -27,6 +27,8 @@ PAGES = ("", "compare", "compare?country=ES&country=DE&column=portal&map=funding
          "compare?wave=2", "countries", "doc/country/ES", "doc/country/DE",
          "doc/amount/plan-microcreds-budget", "search?q=digital+skills", "search?q=portal&wave=1",
          "downloads", "def", "about", "doc/no/such/thing", "compare?wave=x",
+         # every wave-1 answer is "removed" while wave 2 has no data: a long table on a phone
+         "waves/diff",
          # a long query with a long IRI: the editor and the results wrap or scroll in their box
          "?query=SELECT+%3Fs+WHERE+%7B+%3Fs+%3Chttps%3A%2F%2Fw3id.org%2Fmckg%2Fdef%23"
          + "aVeryLongPropertyName" * 20 + "%3E+%3Fo+%7D+LIMIT+5")

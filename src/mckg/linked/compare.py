@@ -14,7 +14,10 @@ chosen. A wave the data names but holds no facts for yet (a scheduled follow-up)
 empty table, which the page says in words.
 
 Each cell has a *grade* (:mod:`.grades`: yes, partly, planned, no, several values, no data) shown
-as a symbol and a word, and colours the map. :func:`select` narrows the table to chosen
+as a symbol and a word, and colours the map. With a wave chosen, a cell that wave answers
+differently from the wave before it is *marked* (:func:`mark_changes`): which cells changed is
+the survey diff's answer (:func:`mckg.survey.diff.changed_cells`), what the earlier wave said is
+that wave's own cell, so the page can show both. :func:`select` narrows the table to chosen
 countries and columns (the page keeps the choice in its URL), and the CSV and XLSX files are
 written from that same view.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from rdflib import Literal
 
@@ -77,6 +81,30 @@ class CellFact:
     grade: Grade = grades.REPORTED
 
 
+@dataclass(frozen=True)
+class WaveChanges:
+    """The comparison cells survey wave ``wave`` answers differently from the wave before it.
+
+    Kept per data version with the comparison (:class:`mckg.linked.site.LinkedData`): the
+    cells are the survey diff's answer, read once, not recomputed per request.
+    """
+
+    wave: int
+    #: The wave before (by number), or None for the first wave (nothing to change from).
+    previous: int | None
+    #: ``(jurisdiction IRI, column key)`` of each changed cell.
+    cells: frozenset[tuple[str, str]] = frozenset()
+
+    @property
+    def diff_query(self) -> str:
+        """The query string of the page listing these changes (``/waves/diff``)."""
+        return urlencode({"from": f"w{self.previous}", "to": f"w{self.wave}"})
+
+    def changed(self, jurisdiction: str, column: str) -> bool:
+        """Whether the cell of ``jurisdiction`` in ``column`` changed in this wave."""
+        return (jurisdiction, column) in self.cells
+
+
 @dataclass
 class Cell:
     """The facts of one jurisdiction in one column."""
@@ -84,6 +112,22 @@ class Cell:
     facts: list[CellFact] = field(default_factory=list)
     conflicts: list[Link] = field(default_factory=list)
     exclusive: bool = True
+    #: The same cell in the previous wave, when the chosen wave changed it (else None).
+    previous: Cell | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the chosen wave answers this differently from the wave before it."""
+        return self.previous is not None
+
+    @property
+    def change(self) -> str:
+        """``added``, ``removed`` or ``changed`` (the survey diff's words), or ``""``."""
+        if self.previous is None:
+            return ""
+        if not self.previous.facts:
+            return "added"
+        return "changed" if self.facts else "removed"
 
     @property
     def values(self) -> list[str]:
@@ -141,6 +185,12 @@ class Row:
         """True when no column has a fact for this jurisdiction."""
         return self.answered == 0
 
+    @property
+    def changed(self) -> bool:
+        """Whether a cell of this row changed since the previous wave (a row whose answers
+        were all removed is then shown cell by cell, not as "the report says nothing")."""
+        return any(cell.changed for cell in self.cells.values())
+
 
 @dataclass
 class Wave:
@@ -159,11 +209,18 @@ class Comparison:
     rows: list[Row]
     waves: list[Wave]
     wave: int | None
+    #: What the chosen wave changed since the one before (None: no wave chosen, or no data).
+    changes: WaveChanges | None = None
 
     @property
     def empty(self) -> bool:
         """True when no cell has a fact (a wave with no data yet)."""
         return all(row.empty for row in self.rows)
+
+    @property
+    def changed_cells(self) -> int:
+        """How many shown cells changed since the previous wave."""
+        return sum(1 for row in self.rows for c in self.columns if row.cells[c.key].changed)
 
     @property
     def chosen_wave(self) -> Wave | None:
@@ -199,7 +256,20 @@ def select(table: Comparison, countries: list[str] | None = None,
         raise ValueError(f"column: unknown column(s) {', '.join(unknown)}; known: {', '.join(keys)}")
     rows = [r for r in table.rows if not countries or r.code in countries]
     cols = tuple(c for c in table.columns if not columns or c.key in columns)
-    return Comparison(cols, rows, table.waves, table.wave)
+    return Comparison(cols, rows, table.waves, table.wave, table.changes)
+
+
+def mark_changes(table: Comparison, earlier: Comparison | None, changes: WaveChanges) -> None:
+    """Mark the cells of ``table`` (wave ``changes.wave``) that ``changes`` lists, each with
+    the same cell of ``earlier`` (the previous wave's table, None for the first wave), so a
+    reader sees both answers."""
+    before = {row.jurisdiction.iri: row for row in earlier.rows} if earlier is not None else {}
+    for row in table.rows:
+        for key, cell in row.cells.items():
+            if changes.changed(row.jurisdiction.iri, key):
+                old = before.get(row.jurisdiction.iri)
+                cell.previous = old.cells[key] if old is not None else Cell()
+    table.changes = changes
 
 
 def _amount(row: dict) -> str | None:
@@ -277,7 +347,16 @@ CSV_FIELDS = ("jurisdiction", "jurisdiction_label", "code", "survey_partner", "c
               "value_label", "detail", "detail_label", "amount", "fact", "fact_label", "credited",
               "credited_iris",
               "sections", "footnotes", "footnote_addresses", "wave", "cell_differs",
-              "cell_sources_differ", "conflicts")
+              "cell_sources_differ", "conflicts", "changed_since_previous_wave",
+              "previous_wave_values")
+
+
+def _previous_values(cell: Cell) -> str:
+    """What the previous wave said in a changed cell, as on the page (``; `` between values)."""
+    if cell.previous is None:
+        return ""
+    return "; ".join(dict.fromkeys(f.value.label + (f" ({f.amount})" if f.amount else "")
+                                   for f in cell.previous.facts))
 
 
 def long_rows(comparison: Comparison) -> list[list[str]]:
@@ -285,11 +364,22 @@ def long_rows(comparison: Comparison) -> list[list[str]]:
 
     Long form keeps every fact and its source, so the file can be filtered and pivoted without
     losing the provenance that a one-line-per-country sheet would have to squeeze into a cell.
+    With a wave chosen, ``changed_since_previous_wave`` flags the cells that wave changed
+    (``true``/``false``; empty without a wave) and ``previous_wave_values`` says what the wave
+    before said; a cell whose answer the wave removed has one line without a fact, so that
+    change is in the file too.
     """
     out: list[list[str]] = []
+    waved = comparison.changes is not None
     for row in comparison.rows:
         for column in comparison.columns:
             cell = row.cells[column.key]
+            flags = ["true" if cell.changed else "false" if waved else "", _previous_values(cell)]
+            if not cell.facts and cell.changed:
+                out.append([row.jurisdiction.iri, row.jurisdiction.label, row.code,
+                            "true" if row.partner else "false", column.key, cell.grade.key,
+                            *[""] * 13, "false", "false", "", *flags])
+                continue
             for f in cell.facts:
                 p = f.provenance
                 out.append([
@@ -306,7 +396,7 @@ def long_rows(comparison: Comparison) -> list[list[str]]:
                     p.wave.iri if p.wave else "",
                     "true" if cell.differs else "false",
                     "true" if cell.sources_differ else "false",
-                    " ".join(c.iri for c in cell.conflicts)])
+                    " ".join(c.iri for c in cell.conflicts), *flags])
     return out
 
 
@@ -319,9 +409,22 @@ def to_csv(comparison: Comparison) -> str:
     return out.getvalue()
 
 
+#: The changed-cell marker: a symbol for the eye, always followed by words.
+CHANGED_SYMBOL = "Δ"
+
+
+def changed_note(cell: Cell, changes: WaveChanges | None) -> str:
+    """The marker of a changed cell in words, with what the previous wave said (the
+    workbook's grid; the page writes the same words around its links)."""
+    if changes is None or not cell.changed:
+        return ""
+    was = _previous_values(cell) or "no answer"
+    return f"{CHANGED_SYMBOL} changed since wave {changes.previous} (was: {was})"
+
+
 def grid_rows(comparison: Comparison) -> list[list[str]]:
     """The table as it looks on the page: one row per jurisdiction, per column the grade's
-    word and the values (with budgets), separated by ``; ``."""
+    word and the values (with budgets), separated by ``; ``, and the changed-cell marker."""
     out = []
     for row in comparison.rows:
         line = [row.jurisdiction.label, row.code, "yes" if row.partner else "no"]
@@ -329,7 +432,9 @@ def grid_rows(comparison: Comparison) -> list[list[str]]:
             cell = row.cells[column.key]
             values = "; ".join(f.value.label + (f" ({f.amount})" if f.amount else "")
                                for f in cell.facts)
-            line.append(cell.grade.word + (f": {values}" if values else ""))
+            note = changed_note(cell, comparison.changes)
+            line.append(cell.grade.word + (f": {values}" if values else "")
+                        + (f" — {note}" if note else ""))
         out.append(line)
     return out
 

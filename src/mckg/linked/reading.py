@@ -6,7 +6,9 @@ the alignments. This module turns a :class:`~mckg.linked.describe.Description` a
 country's row of the comparison into that reading order:
 
 - **summary**: one generated sentence per comparison column (the grade in words, the values,
-  the credited source and section), or what the report does not say;
+  the credited source and section), or what the report does not say, each marked when the
+  latest survey wave with data answers it differently from the wave before (a reader
+  tracking progress looks for exactly that);
 - **groups**: the facts by the report section they come from (the report is organised by
   topic: policy, quality assurance, portals, lifelong learning…), each conflict shown in the
   group of the facts it opposes;
@@ -26,7 +28,7 @@ from rdflib.namespace import DCTERMS, OWL, SKOS
 
 from ..rdf.namespaces import MCKG
 from .cite import Citations, Work
-from .compare import Column, Comparison, Row
+from .compare import Column, Comparison, Row, WaveChanges
 from .describe import (
     ALIGNMENT_PREDICATES,
     DESCRIPTION_PREDICATES,
@@ -49,6 +51,8 @@ class SummaryLine:
     sources: list[str]
     sections: list[Section]
     conflicts: list[Link]
+    #: Whether the latest survey wave with data changed this answer (see Reading.changes).
+    changed: bool = False
 
     @property
     def sentence(self) -> str:
@@ -106,6 +110,13 @@ class Reading:
     citation: PageCitation
     #: The resource's own values a reader wants (an amount, a date, a programme's budget).
     details: list[PropertyValues] = field(default_factory=list)
+    #: What the latest survey wave with data changed (the summary lines marked ``changed``).
+    changes: WaveChanges | None = None
+
+    @property
+    def changed(self) -> list[SummaryLine]:
+        """The summary lines the latest wave changed."""
+        return [line for line in self.summary if line.changed]
 
     @property
     def fact_count(self) -> int:
@@ -118,7 +129,7 @@ def _is_fact(f: FactView) -> bool:
     return bool(f.provenance.statement or f.provenance.status)
 
 
-def _summary(row: Row, table: Comparison) -> list[SummaryLine]:
+def _summary(row: Row, table: Comparison, changes: WaveChanges | None) -> list[SummaryLine]:
     lines = []
     for column in table.columns:
         cell = row.cells[column.key]
@@ -135,15 +146,18 @@ def _summary(row: Row, table: Comparison) -> list[SummaryLine]:
         sections: list[Section] = []
         for f in cell.facts:
             sections += [s for s in f.provenance.sections if s not in sections]
-        lines.append(SummaryLine(column, cell.grade, values, sources, sections, cell.conflicts))
+        changed = changes is not None and changes.changed(row.jurisdiction.iri, column.key)
+        lines.append(SummaryLine(column, cell.grade, values, sources, sections, cell.conflicts,
+                                 changed))
     return lines
 
 
 def reading(d: Description, table: Comparison, citations: Citations,
-            report: Work | None) -> Reading:
-    """``d`` in reading order; ``table`` is the full comparison (all waves)."""
+            report: Work | None, changes: WaveChanges | None = None) -> Reading:
+    """``d`` in reading order; ``table`` is the full comparison (all waves), ``changes`` what
+    the latest survey wave with data changed since the wave before."""
     row = next((r for r in table.rows if r.jurisdiction.iri == d.iri), None)
-    summary = _summary(row, table) if row is not None else []
+    summary = _summary(row, table, changes) if row is not None else []
 
     groups: dict[str, FactGroup] = {}
     related: list[FactView] = []
@@ -181,4 +195,5 @@ def reading(d: Description, table: Comparison, citations: Citations,
                         if g.title.startswith("§") else g.title)
     details = [pv for pv in d.properties if pv.property.iri not in _NOT_UP_FRONT]
     return Reading(summary, row, sorted(groups.values(), key=order), related,
-                   PageCitation(report, used, d.iri), details)
+                   PageCitation(report, used, d.iri), details,
+                   changes if changes is not None and changes.previous is not None else None)

@@ -27,9 +27,10 @@ from ..config import Settings
 from ..dataset.metadata import dataset_iri
 from ..query.service import QueryService
 from ..store import Store
+from ..survey import diff as survey
 from .catalog import catalog_iri, describe_dataset
 from .cite import Citations, Work
-from .compare import Comparison, compare
+from .compare import COLUMNS, Comparison, WaveChanges, compare, mark_changes
 from .describe import Describer, Description
 from .dumps import Dump, read_manifest, write_dumps
 from .facts import FactTable
@@ -39,6 +40,9 @@ from .ontology import OntologyDoc, OntologyDocumenter
 from .reading import Reading, reading
 from .runner import Runner, ServiceRunner
 from .search import Hit, Results, TextIndex
+
+#: Not read yet (:meth:`LinkedData.latest_changes` may find that there is nothing to read).
+_UNREAD = object()
 
 #: Descriptions kept (the served data does not change; a page and its four RDF variants are
 #: built from one description).
@@ -83,6 +87,8 @@ class LinkedData:
         self._lock = threading.Lock()
         self._dump_lock = threading.Lock()
         self._comparisons: dict[int | None, Comparison] = {}
+        self._changes: dict[int, WaveChanges] = {}
+        self._latest: object = _UNREAD
         self._ontology: OntologyDoc | None = None
         self._description: Graph | None = None
         self._described: OrderedDict[str, Description | None] = OrderedDict()
@@ -97,6 +103,8 @@ class LinkedData:
         self.text = TextIndex(self.index)
         self.facts = FactTable(self.index)
         self._comparisons = {}
+        self._changes = {}
+        self._latest = _UNREAD
         self._ontology = None
         self._description = None
         self._described = OrderedDict()
@@ -160,8 +168,10 @@ class LinkedData:
         return self.description()
 
     def reading(self, description: Description) -> Reading:
-        """``description`` in reading order: summary, facts by topic, citation."""
-        return reading(description, self.comparison(None), self.citations, self.report())
+        """``description`` in reading order: summary (with what the latest wave changed),
+        facts by topic, citation."""
+        return reading(description, self.comparison(None), self.citations, self.report(),
+                       self.latest_changes())
 
     def dataset_work(self) -> Work | None:
         """The dataset as a citable work (its ``dct:bibliographicCitation``), if it has one."""
@@ -186,12 +196,52 @@ class LinkedData:
         return self.text.search(query, filters)
 
     def comparison(self, wave: int | None = None) -> Comparison:
-        """The comparison table (kept: the data does not change while served)."""
+        """The comparison table, its cells marked with what ``wave`` changed since the wave
+        before (kept per data version, like the rest)."""
         if wave not in self._comparisons:
             table = compare(self.describer, wave=wave)
+            if wave is not None and not table.empty:  # a wave without data changed nothing
+                changes = self.changes(wave)
+                earlier = (self.comparison(changes.previous) if changes.previous is not None
+                           else None)
+                mark_changes(table, earlier, changes)
             with self._lock:
                 self._comparisons[wave] = table
         return self._comparisons[wave]
+
+    def changes(self, wave: int) -> WaveChanges:
+        """The comparison cells survey wave ``wave`` changed since the wave before it.
+
+        The survey diff decides (:func:`mckg.survey.diff.changed_cells`, one stored query),
+        run through the query service like every page's query, once per data version.
+        Dimensions that are not comparison columns (remarks, policy documents) are left out.
+        """
+        if wave not in self._changes:
+            found = WaveChanges(wave, None)
+            if isinstance(self.runner, ServiceRunner):
+                current = survey.resolve_wave(self.runner, str(wave))
+                earlier = survey.previous_wave(self.runner, current)
+                if earlier is not None:
+                    keys = {c.key for c in COLUMNS}
+                    cells = survey.changed_cells(self.runner.service, self.site.base, str(wave))
+                    found = WaveChanges(wave, earlier.number,
+                                        frozenset(c for c in cells if c[1] in keys))
+            with self._lock:
+                self._changes[wave] = found
+        return self._changes[wave]
+
+    def latest_changes(self) -> WaveChanges | None:
+        """What the latest survey wave that has data changed (the country pages' marker),
+        or None when no wave has data yet."""
+        if self._latest is _UNREAD:
+            latest = None
+            if isinstance(self.runner, ServiceRunner):
+                with_data = [w for w in survey.waves(self.runner)
+                             if survey.has_data(self.runner, w)]
+                latest = self.changes(with_data[-1].number) if with_data else None
+            with self._lock:
+                self._latest = latest
+        return self._latest if isinstance(self._latest, WaveChanges) else None
 
     def ontology(self) -> OntologyDoc:
         """The ontology documentation."""
