@@ -578,3 +578,20 @@ def test_tokens_come_from_toml_or_the_environment_as_digests(
     monkeypatch.setenv("MCKG_TOKENS", json.dumps({"bob": {"sha256": "abc", "graphs": ["x:g"]}}))
     with pytest.raises(ValueError, match="64 hex digits"):
         load_settings()
+
+
+def test_using_graph_uri_sets_the_dataset_of_the_where(server: ServerProcess) -> None:
+    source, target = f"{EX}graph/using-source", f"{EX}graph/using-target"
+    assert update(server, f"INSERT DATA {{ GRAPH <{source}> {{ <{EX}u> <{EX}p> 1 }} }}"
+                  ).status_code == 200
+    copy = f"INSERT {{ GRAPH <{target}> {{ ?s ?p ?o }} }} WHERE {{ ?s ?p ?o }}"
+    response = requests.post(server.url + "update", headers=auth(), timeout=120,
+                             data={"update": copy, "using-graph-uri": source})
+    assert response.status_code == 200, response.text
+    assert response.json()["added"] == 1  # the WHERE saw only the source graph
+    rows = select(server, f"SELECT ?s WHERE {{ GRAPH <{target}> {{ ?s ?p ?o }} }}")
+    assert rows == [{"s": f"{EX}u"}]
+    direct = requests.post(server.url + "update", params={"using-graph-uri": source},
+                           data=copy.replace("WHERE", f"USING <{source}> WHERE").encode(),
+                           headers={"Content-Type": UPDATE, **auth()}, timeout=60)
+    assert direct.status_code == 400 and "one or the other" in direct.text

@@ -160,9 +160,6 @@ def _update_text() -> str:
                                    f"not {request.mimetype or 'a body without Content-Type'}")
     if params.getlist("query") or request.args.getlist("query"):
         raise BadRequest("a request carries a query or an update, not both")
-    if params.getlist("using-graph-uri") or params.getlist("using-named-graph-uri"):
-        raise BadRequest("using-graph-uri and using-named-graph-uri are not supported: write "
-                         "USING / USING NAMED in the update instead")
     if len(updates) != 1:
         raise BadRequest("no update: send it as the update= parameter or as an "
                          f"{_UPDATE} body" if not updates else
@@ -172,6 +169,46 @@ def _update_text() -> str:
         raise RequestEntityTooLarge(f"the update is longer than the limit of {limit} bytes")
     if not text.strip():
         raise BadRequest("the update is empty")
+    using = [*request.args.getlist("using-graph-uri"), *(
+        params.getlist("using-graph-uri") if params is not request.args else [])]
+    named = [*request.args.getlist("using-named-graph-uri"), *(
+        params.getlist("using-named-graph-uri") if params is not request.args else [])]
+    return with_using(text, using, named) if using or named else text
+
+
+_WORD = re.compile(r"[A-Za-z_]+|[{}]")
+
+
+def with_using(text: str, using: list[str], named: list[str]) -> str:
+    """``text`` with the protocol's ``using-graph-uri``/``using-named-graph-uri`` written as
+    ``USING``/``USING NAMED`` clauses before the ``WHERE`` of every ``DELETE``/``INSERT``
+    operation (SPARQL 1.1 Protocol §2.2.3).
+
+    :raise 400: an IRI that is not absolute, or the update has ``USING`` or ``WITH`` itself
+        (the protocol calls that an error).
+    """
+    for iri in (*using, *named):
+        if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|^`\\]*$", iri):
+            raise BadRequest(f"not an absolute IRI: {iri!r} (using-graph-uri and "
+                             "using-named-graph-uri take graph IRIs)")
+    code = _NOT_CODE.sub(lambda m: " " * len(m.group()), text)
+    clause = "".join(f"USING <{g}> " for g in using) + \
+        "".join(f"USING NAMED <{g}> " for g in named)
+    depth, previous, cuts = 0, "", []
+    for token in _WORD.finditer(code):
+        word = token.group()
+        if word == "{":
+            depth += 1
+        elif word == "}":
+            depth -= 1
+        elif depth == 0 and word.upper() in ("USING", "WITH"):
+            raise BadRequest(f"the update has {word.upper()} and the request using-graph-uri or "
+                             "using-named-graph-uri: the protocol allows one or the other")
+        elif depth == 0 and word.upper() == "WHERE" and previous == "}":
+            cuts.append(token.start())
+        previous = word
+    for cut in reversed(cuts):
+        text = text[:cut] + clause + text[cut:]
     return text
 
 
