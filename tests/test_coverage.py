@@ -61,7 +61,7 @@ def test_every_row_names_at_least_one_iri():
 
 @pytest.fixture(scope="module")
 def subjects(kg):
-    return set(kg.union(["ontology", "vocabularies", "data", "reference"]).subjects())
+    return set(kg.union(["ontology", "vocabularies", "data", "reference", "esco-sample"]).subjects())
 
 
 def test_every_listed_iri_exists(subjects):

@@ -271,7 +271,7 @@ def test_trig_dump_keeps_named_graphs(ld):
     ds = parse_bytes(r.content, format_by_media_type("application/trig"), source="trig")
     names = {str(g.identifier) for g in ds.graphs() if len(g)}  # type: ignore[union-attr]
     assert {BASE + f"graph/{n}" for n in ("ontology", "vocabularies", "data", "reference",
-                                          "inferred")} <= names
+                                          "esco-sample", "inferred")} <= names
 
 
 def test_unknown_download_is_404(ld):

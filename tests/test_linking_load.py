@@ -83,3 +83,119 @@ def test_bad_language_lists_are_refused_and_nothing_loads(esco_file: Path, tmp_p
     assert done.returncode == 2
     assert "--lang" in done.stderr and "Traceback" not in done.stderr
     assert not store.exists()  # refused before the store was opened
+
+
+# ---- the bundled ESCO sample gives way to a real release ----------------------------------------
+
+RELEASE = ROOT / "tests" / "data" / "linking" / "esco-release-excerpt.ttl"
+SAMPLE_GRAPH = "https://w3id.org/mckg/graph/esco-sample"
+SKILL = "http://data.europa.eu/esco/skill/"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+#: A statement only the sample makes ("manage frustration"), and one the release makes too.
+SAMPLE_ONLY = f"<{SKILL}1d1fedcb-4995-44ac-90f5-f31a157ce512> <{SKOS}prefLabel> \"manage frustration\"@en"
+SHARED = (f"<{SKILL}5fd5c985-eaaa-47aa-8314-62359c54505a> <{SKOS}prefLabel> "
+          "\"develop digital content\"@en")
+
+
+def value(store: str, query: str) -> str:
+    """The single value a SELECT answers (as TSV shows it) or ``true``/``false`` for an ASK."""
+    done = run("query", query, "--store", store, "--format", "tsv")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    return lines[-1].split("^^")[0].strip('"') if lines[0].startswith("?") else lines[0]
+
+
+def sample_triples(store: str) -> int:
+    return int(value(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{SAMPLE_GRAPH}> {{ ?s ?p ?o }} }}"))
+
+
+def test_a_real_esco_release_leaves_the_sample_out_and_it_stays_out(tmp_path: Path) -> None:
+    store = f"oxigraph:{tmp_path / 'store'}"
+    first = run("stats", "--store", store)
+    assert first.returncode == 0, first.stderr
+    held = sample_triples(store)
+    assert held > 2_000 and "ESCO: The bundled ESCO sample" in first.stdout
+
+    done = run("load", str(RELEASE), "--store", store, "--graph", ESCO_GRAPH)
+    assert done.returncode == 0, done.stderr
+    assert (f"left out the bundled ESCO sample <{SAMPLE_GRAPH}> ({held:,} triples): "
+            f"<{ESCO_GRAPH}> now holds a real ESCO release") in done.stdout
+    assert sample_triples(store) == 0
+    assert value(store, f"ASK {{ {SAMPLE_ONLY} }}") == "false"  # out of the merged default graph
+    assert value(store, f"ASK {{ {SHARED} }}") == "true"  # the release states it too
+    own = f'GRAPH <{ESCO_GRAPH}> {{ ?s <{SKOS}prefLabel> "fixture label two"@es }}'
+    assert value(store, f"ASK {{ {own} }}") == "true"  # the release's own statements are in
+
+    again = run("stats", "--store", store)  # the next command: the store matches, no rebuild
+    assert again.returncode == 0, again.stderr
+    assert "loaded the graph" not in again.stderr and "esco-sample" not in again.stdout
+    assert f"ESCO: An ESCO release, loaded with mckg load <{ESCO_GRAPH}>" in again.stdout
+
+    extra = tmp_path / "extra.ttl"  # other sources: a rebuild, which keeps the sample out
+    extra.write_text("<http://example.org/a> <http://example.org/b> <http://example.org/c> .\n")
+    rebuilt = run("--file", str(extra), "stats", "--store", store)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "loaded the graph" in rebuilt.stderr
+    assert sample_triples(store) == 0 and value(store, f"ASK {{ {SAMPLE_ONLY} }}") == "false"
+    assert value(store, f"ASK {{ {SHARED} }}") == "true"
+    checked = run("store", "check", "--store", store)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"graph <{SAMPLE_GRAPH}> is left out" in checked.stdout
+
+    for query in sorted((ROOT / "queries" / "cross").glob("*.rq")):  # still run, on the release
+        answered = run("query", str(query), "--store", store, "--format", "tsv")
+        assert answered.returncode == 0, f"{query.name}: {answered.stderr}"
+    topics = run("query", str(ROOT / "queries" / "cross" / "cross-topics-esco.rq"), "--store", store,
+                 "--format", "tsv").stdout
+    (digcomp,) = [row for row in topics.splitlines() if "concept-scheme/digcomp" in row]
+    assert digcomp.split("\t")[4].split("^^")[0].strip('"') == "3"  # the release's skills only
+
+
+def test_keep_esco_sample_keeps_it_beside_the_release(tmp_path: Path) -> None:
+    store = f"oxigraph:{tmp_path / 'store'}"
+    done = run("load", str(RELEASE), "--store", store, "--graph", ESCO_GRAPH, "--keep-esco-sample")
+    assert done.returncode == 0, done.stderr
+    assert "kept the bundled ESCO sample" in done.stdout and "left out" not in done.stdout
+    stats = run("stats", "--store", store)  # provisions the graph into the store, sample included
+    assert stats.returncode == 0, stats.stderr
+    assert sample_triples(store) > 2_000 and value(store, f"ASK {{ {SAMPLE_ONLY} }}") == "true"
+    assert "ESCO: The bundled ESCO sample" in stats.stdout and "An ESCO release" in stats.stdout
+
+
+def test_a_release_loaded_before_the_graph_keeps_the_sample_out_of_it(tmp_path: Path) -> None:
+    store = f"oxigraph:{tmp_path / 'store'}"
+    done = run("load", str(RELEASE), "--store", store, "--graph", ESCO_GRAPH)
+    assert done.returncode == 0, done.stderr
+    assert "(0 triples, not in the store)" in done.stdout
+    stats = run("stats", "--store", store)  # the first provisioning builds without the sample
+    assert stats.returncode == 0, stats.stderr
+    assert "esco-sample" not in stats.stdout and sample_triples(store) == 0
+
+
+def test_the_void_description_says_which_esco_is_served() -> None:
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import DCTERMS
+
+    from mckg.dataset.metadata import void_description
+
+    base = "https://w3id.org/mckg/"
+    for counts, present in (({SAMPLE_GRAPH: 2_368}, SAMPLE_GRAPH), ({ESCO_GRAPH: 16}, ESCO_GRAPH)):
+        void = void_description(base=base, endpoint="http://127.0.0.1:8000/sparql",
+                                counts={f"{base}graph/data": 10, **counts}, triples=10)
+        titles = {str(t) for t in void.objects(None, DCTERMS.title)
+                  if isinstance(t, Literal) and "ESCO" in t}
+        (title,) = titles
+        subset = next(void.subjects(DCTERMS.title, Literal(title, lang="en")))
+        assert void.value(subset, URIRef("http://www.w3.org/ns/sparql-service-description#name")) \
+            == URIRef(present)
+
+
+def test_the_sample_is_a_layer_of_its_own() -> None:
+    from mckg.build.graphs import build
+    from mckg.config import Settings
+
+    kg = build(Settings(), reasoning=False)
+    sample = {str(s) for s in kg.graph("esco-sample").subjects()}
+    assert len(kg.graph("esco-sample")) > 2_000
+    assert all(s.startswith("http://data.europa.eu/esco/") for s in sample)
+    assert not sample & {str(s) for s in kg.graph("reference").subjects()}

@@ -164,6 +164,36 @@ def test_the_load_is_recorded_in_the_marker(store: Store, tmp_path: Path) -> Non
     assert entry["triples"] == report.triples == 5 and entry["graphs"] == {LOADED: 5}
 
 
+def test_a_load_superseding_a_graph_drops_it_in_its_own_transaction(store: Store,
+                                                                     tmp_path: Path) -> None:
+    """What happens to the ESCO sample when a real release is loaded, on every store: the
+    superseded graph goes, with its merge copies no other graph holds, or nothing changes."""
+    sample, release = EX + "sample", EX + "release"
+    shared = f'<{EX}scheme> <{EX}label> "DigComp" .\n'
+    store.load_nquads((shared + f'<{EX}only> <{EX}label> "sample" .\n').replace(
+        " .\n", f" <{sample}> .\n").encode())
+    store.write_marker({"fingerprint": "abc", "graphs": {sample: 2}})
+    before = snapshot(store)
+    bad = write(tmp_path / "bad.nt", shared + f"<{EX}a> <{EX}b> .\n")
+    with pytest.raises(DataError):
+        load_files(store, [bad], graph=release, supersedes={release: sample})
+    assert snapshot(store) == before and store.read_marker() == {"fingerprint": "abc",
+                                                                 "graphs": {sample: 2}}
+    other = load_files(store, [write(tmp_path / "other.nt", lines(1, start=9))], graph=LOADED,
+                       supersedes={release: sample})
+    assert other.left_out == {} and store.counts()[sample] == 2  # only filling ``release`` does
+    report = load_files(store, [write(tmp_path / "release.nt", shared + lines(2))],
+                        graph=release, supersedes={release: sample})
+    assert report.left_out == {sample: release} and report.left_out_triples == {sample: 2}
+    assert store.counts() == {release: 3, LOADED: 1}
+    assert ask(store, f'ASK {{ <{EX}scheme> <{EX}label> "DigComp" }}')  # the release says it too
+    assert not ask(store, f'ASK {{ <{EX}only> ?p ?o }}')  # gone from the merge
+    assert store.triple_count() == 3 + 1
+    marker = store.read_marker()
+    assert marker is not None and marker["graphs"] == {} and marker["left_out"] == {sample: release}
+    assert marker["loads"][-1]["left_out"] == {sample: release}
+
+
 # ---- files --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("name", "content", "message"), [

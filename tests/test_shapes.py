@@ -492,7 +492,7 @@ def test_shipped_data_conforms(env, inference):
 
 def test_shipped_data_conforms_with_owl_rl_inferences(env, kg):
     """``mckg validate`` also checks the data together with the OWL 2 RL inferred graph."""
-    data = kg.union(["data", "vocabularies", "reference", "inferred"])
+    data = kg.union(["data", "vocabularies", "reference", "esco-sample", "inferred"])
     conforms, results = run(env, data, "none")
     assert conforms, f"{len(results)} SHACL result(s):\n" + "\n".join(map(str, results))
 
