@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import threading
@@ -192,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         final.close()
         start_graph.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     equal = replayed == stored
     replay_seconds = time.perf_counter() - started
     accepted = warm.recorded + sum(w.recorded for _, _, w in results)
