@@ -20,6 +20,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from mckg.build.cache import built_graph
+from mckg.build.graphs import VALIDATED_LAYERS
 from mckg.build.validation import load_shapes, validate_graph
 from mckg.config import Settings
 from mckg.curation.transaction import WriteRequest, _graph_of, prepare
@@ -64,8 +65,7 @@ def measure(copies: int) -> dict[str, float]:
                        reasoning=False, shapes=shapes, ontology=ontology)
     total = time.perf_counter() - started
     assert prepared.report.conforms, prepared.report.text()
-    data = _graph_of(store.native, (f"{BASE}graph/{layer}"
-                                    for layer in ("data", "vocabularies", "reference", "user")))
+    data = _graph_of(store.native, (f"{BASE}graph/{layer}" for layer in VALIDATED_LAYERS))
     started = time.perf_counter()
     validate_graph(data, ontology, shapes=shapes)
     full = time.perf_counter() - started

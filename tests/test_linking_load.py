@@ -199,3 +199,15 @@ def test_the_sample_is_a_layer_of_its_own() -> None:
     assert len(kg.graph("esco-sample")) > 2_000
     assert all(s.startswith("http://data.europa.eu/esco/") for s in sample)
     assert not sample & {str(s) for s in kg.graph("reference").subjects()}
+
+
+def test_repair_loads_the_release_again_and_leaves_the_sample_out_again(tmp_path: Path) -> None:
+    store = f"oxigraph:{tmp_path / 'store'}"
+    assert run("stats", "--store", store).returncode == 0
+    assert run("load", str(RELEASE), "--store", store, "--graph", ESCO_GRAPH).returncode == 0
+    repaired = run("store", "repair", "--store", store)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert sample_triples(store) == 0 and value(store, f"ASK {{ {SAMPLE_ONLY} }}") == "false"
+    assert value(store, f"ASK {{ {SHARED} }}") == "true"
+    again = run("stats", "--store", store)
+    assert again.returncode == 0 and "loaded the graph" not in again.stderr, again.stderr
