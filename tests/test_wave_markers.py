@@ -1,7 +1,9 @@
 """The "changed since the previous wave" marker on the comparison and country pages (issue 10,
 point 5), end to end: the fictional second wave is ingested into a store, ``mckg serve`` runs
 on it, and the pages, the CSV and the workbook are read over HTTP — then in headless Chromium,
-where the marker must be visible and ``/waves/diff`` must fit a 390 px phone.
+where the marker must be visible and ``/waves/diff`` must fit a 390 px phone. Country pages
+for one wave (``?wave=N``): that wave's answers and marker, the empty state, the 400, and the
+selector working without JavaScript on a phone.
 
 Which cells changed is the survey diff's answer; the planted changes are listed once, in
 ``test_survey_diff.PLANTED``. Only the comparison's columns are cells (a remark is not).
@@ -13,6 +15,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -201,7 +204,8 @@ def test_wave_changes_page_fits_a_phone(wave_server: ServerProcess, phone: objec
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("path", ["compare?wave=2", "doc/country/DE", "waves/diff"])
+@pytest.mark.parametrize("path", ["compare?wave=2", "doc/country/DE", "waves/diff",
+                                  "doc/country/DE?wave=2", "doc/country/FI?wave=2"])
 def test_marked_pages_have_no_serious_accessibility_violations(wave_server: ServerProcess,
                                                                phone: object,
                                                                path: str) -> None:
@@ -212,3 +216,146 @@ def test_marked_pages_have_no_serious_accessibility_violations(wave_server: Serv
         "document.querySelectorAll('td.changed details').forEach(d => d.open = true)")
     serious = [v for v in _axe(phone) if v["impact"] in ("serious", "critical")]
     assert not serious, serious
+
+
+# ---- country pages for one wave (?wave=N) ----------------------------------------------------
+
+WAVE_2 = "MCE partner survey, wave 2"
+
+
+def summary_line(html: str, title: str) -> str:
+    """The summary's sentence under the heading ``title``."""
+    start = html.index(f"<dt>{title}</dt>")
+    return html[start:html.index("</dd>", start)]
+
+
+def fact_waves(html: str) -> list[str]:
+    """The wave of every fact in the page's "What the report says" section."""
+    facts = html[html.index('id="facts"'):html.index('id="cite"')]
+    return re.findall(r'<span class="k">Wave</span> <a [^>]*>([^<]+)</a>', facts)
+
+
+def test_country_page_for_wave_2_shows_its_answers_and_what_it_changed(
+        wave_server: ServerProcess) -> None:
+    germany = page(wave_server, "/doc/country/DE", wave="2")
+    summary = germany[germany.index('id="summary"'):germany.index("</dl>")]
+    marked = re.findall(r'<span class="changed-mark" data-column="([^"]+)">', summary)
+    assert sorted(marked) == sorted(col for code, col in CELLS if code == "DE")
+    assert ('<span class="sym" aria-hidden="true">Δ</span> Changed in wave 2 since wave 1: '
+            f'<a href="{DIFF_LINK}">what changed</a>.') in summary
+    assert "What wave 2 of the partner survey answers for Germany" in summary
+    # wave 2's answers: the portal it reports, not wave 1's "no portal" nor the OECD's view
+    portal = summary_line(germany, "National portal")
+    assert "National portal in place" in portal and "No portal and no plans" not in portal
+    assert WAVE_2 in portal and "OECD" not in portal
+    assert "no answer in wave 2." in summary_line(germany, "Funding programmes")
+    # the facts: wave 2's only (the default page has wave 1's and other sources' too)
+    waves = fact_waves(germany)
+    assert waves and all(w.startswith(WAVE_2) for w in waves)
+    assert germany.count('<article class="fact">') == len(waves)
+    assert "What the report says in wave 2 of the partner survey (4 facts)" in germany
+    assert 'class="conflict"' not in germany  # its sides are not both wave 2's answers
+    # the selector shows the chosen wave; the link to the comparison keeps it
+    assert '<option value="2" selected>' in germany
+    assert 'href="/compare?wave=2&amp;country=DE"' in germany
+    assert "No data for this wave yet" not in germany
+
+
+def test_country_page_for_wave_1_has_no_marker_and_the_default_is_unchanged(
+        wave_server: ServerProcess) -> None:
+    germany = page(wave_server, "/doc/country/DE", wave="1")
+    assert "changed-mark" not in germany and "Δ marks" not in germany
+    portal = summary_line(germany, "National portal")
+    assert "No portal and no plans" in portal and "National portal in place" not in portal
+    waves = fact_waves(germany)
+    assert waves and all(w.startswith("MCE partner survey, wave 1") for w in waves)
+    assert '<option value="1" selected>' in germany
+    # without a wave (or with "all"): every source, marked with what the latest wave changed
+    for params in ({}, {"wave": "all"}):
+        everything = page(wave_server, "/doc/country/DE", **params)
+        assert '<option value="all" selected>' in everything
+        assert 'href="/compare?country=DE"' in everything
+        assert len(re.findall(r'<span class="changed-mark" data-column=', everything)) == 3
+        assert {w.split(" (")[0] for w in fact_waves(everything)} == {
+            "MCE partner survey, wave 1", WAVE_2}
+        assert "OECD" in summary_line(everything, "National portal")
+
+
+def test_country_without_answers_in_the_wave_shows_the_empty_state(
+        wave_server: ServerProcess) -> None:
+    finland = page(wave_server, "/doc/country/FI", wave="2")  # not a survey partner
+    empty = finland[finland.index('class="empty-state"'):]
+    empty = empty[:empty.index("</section>")]
+    assert '<h2 id="nodata">No data for this wave yet</h2>' in empty
+    assert "none of its answers are about Finland" in empty
+    assert 'href="/doc/country/FI">all sources</a>' in empty
+    assert 'href="/compare?wave=2">the comparison for this wave</a>' in empty
+    assert 'id="summary"' not in finland and 'id="facts"' not in finland
+    assert "the report says nothing on this" not in finland
+
+
+def test_a_wave_without_any_data_shows_the_empty_state(server: ServerProcess) -> None:
+    """The shipped data: wave 2 is scheduled, none of its answers are in."""
+    germany = page(server, "/doc/country/DE", wave="2")
+    assert '<h2 id="nodata">No data for this wave yet</h2>' in germany
+    assert "none of its answers are in the dataset yet" in germany
+    assert 'href="/doc/country/DE?wave=1">' in germany
+    assert 'id="summary"' not in germany and "changed-mark" not in germany
+
+
+def test_bad_wave_on_a_country_page_is_a_400_naming_it(wave_server: ServerProcess) -> None:
+    for path, value in (("doc/country/DE", "x"), ("doc/country/DE", "7"),
+                        ("doc/country/DE.ttl", "x"), ("doc/finding/de-portal-w1", "2")):
+        response = requests.get(wave_server.url + path, params={"wave": value}, timeout=TIMEOUT)
+        assert response.status_code == 400, (path, value)
+        assert "wave" in response.text, response.text
+    # the same parsing as the comparison's, so the same words
+    assert (requests.get(wave_server.url + "compare", params={"wave": "x"},
+                         timeout=TIMEOUT).text
+            == requests.get(wave_server.url + "doc/country/DE", params={"wave": "x"},
+                            timeout=TIMEOUT).text)
+
+
+def test_comparison_for_a_wave_links_to_country_pages_for_that_wave(
+        wave_server: ServerProcess) -> None:
+    html = page(wave_server, "/compare", wave="2")
+    row = html.split('<tr id="row-DE"', 1)[1].split("</tr>", 1)[0]
+    assert '<a href="/doc/country/DE?wave=2">Germany</a>' in row
+    svg = html[html.index('<svg class="europe"'):html.index("</svg>")]
+    assert 'href="/doc/country/DE?wave=2"' in svg and 'href="/doc/region/BE-VLG?wave=2"' in svg
+    everything = page(wave_server, "/compare")  # all sources: the links as before
+    assert 'href="/doc/country/DE?wave' not in everything
+
+
+@pytest.mark.browser
+def test_country_wave_selector_works_without_javascript_on_a_phone(
+        wave_server: ServerProcess, phone: object) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from test_pages_browser import OVERFLOW, artifact
+
+    driver: Any = phone
+    driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        driver.get(wave_server.url + "doc/country/DE")
+        Select(driver.find_element(By.CSS_SELECTOR, "form.wave-controls select[name=wave]")
+               ).select_by_value("2")
+        driver.find_element(By.CSS_SELECTOR, "form.wave-controls button[type=submit]").click()
+        WebDriverWait(driver, TIMEOUT).until(lambda d: d.current_url.endswith("?wave=2"))
+        marks = driver.find_elements(By.CSS_SELECTOR, "#summary .changed-mark")
+        assert len(marks) == 3 and all(m.is_displayed() for m in marks)
+        assert marks[0].text.startswith("Δ Changed in wave 2 since wave 1")
+        Select(driver.find_element(By.CSS_SELECTOR, "form.wave-controls select[name=wave]")
+               ).select_by_value("1")
+        driver.find_element(By.CSS_SELECTOR, "form.wave-controls button[type=submit]").click()
+        WebDriverWait(driver, TIMEOUT).until(lambda d: d.current_url.endswith("?wave=1"))
+        assert driver.find_elements(By.CSS_SELECTOR, ".changed-mark") == []
+    finally:
+        driver.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+    for path in ("doc/country/DE?wave=2", "doc/country/FI?wave=2"):
+        driver.get(wave_server.url + path)
+        scroll, client, culprits = driver.execute_script(OVERFLOW)
+        assert scroll <= client + 1, f"{path}: {scroll} px wide in {client} px: {culprits}"
+        select = driver.find_element(By.CSS_SELECTOR, "form.wave-controls select[name=wave]")
+        assert select.rect["x"] + select.rect["width"] <= 390
+        artifact(driver, path, 390)

@@ -9,6 +9,10 @@ country's row of the comparison into that reading order:
   the credited source and section), or what the report does not say, each marked when the
   latest survey wave with data answers it differently from the wave before (a reader
   tracking progress looks for exactly that);
+- **one wave**: with a survey wave chosen (``?wave=N``), the summary and the facts are that
+  wave's answers only and the marker says what *that* wave changed, so a reader can step
+  through the waves; a wave with nothing for the resource is an explicit empty state
+  (:attr:`Reading.empty`), not a page that looks as if the report said nothing;
 - **groups**: the facts by the report section they come from (the report is organised by
   topic: policy, quality assurance, portals, lifelong learning…), each conflict shown in the
   group of the facts it opposes;
@@ -110,13 +114,24 @@ class Reading:
     citation: PageCitation
     #: The resource's own values a reader wants (an amount, a date, a programme's budget).
     details: list[PropertyValues] = field(default_factory=list)
-    #: What the latest survey wave with data changed (the summary lines marked ``changed``).
+    #: What the latest survey wave with data changed (the summary lines marked ``changed``),
+    #: or, with a wave chosen, what that wave changed since the wave before.
     changes: WaveChanges | None = None
+    #: The survey wave the page is restricted to (``?wave=N``), or None for all sources.
+    wave: int | None = None
 
     @property
     def changed(self) -> list[SummaryLine]:
         """The summary lines the latest wave changed."""
         return [line for line in self.summary if line.changed]
+
+    @property
+    def empty(self) -> bool:
+        """Whether the chosen wave has nothing for this resource: no fact, no summary answer and
+        no answer it removed (that is a change worth showing). Never true without a wave: all
+        sources together are the page as it always was."""
+        return (self.wave is not None and not self.groups
+                and not any(line.values or line.changed for line in self.summary))
 
     @property
     def fact_count(self) -> int:
@@ -152,10 +167,21 @@ def _summary(row: Row, table: Comparison, changes: WaveChanges | None) -> list[S
     return lines
 
 
+def _in_wave(f: FactView, wave: int | None) -> bool:
+    """Whether fact ``f`` is shown when ``wave`` is chosen (None: every fact). The rule of the
+    comparison's wave filter: a fact of that survey wave; other sources have no wave."""
+    return wave is None or f.provenance.wave_number == wave
+
+
 def reading(d: Description, table: Comparison, citations: Citations,
-            report: Work | None, changes: WaveChanges | None = None) -> Reading:
-    """``d`` in reading order; ``table`` is the full comparison (all waves), ``changes`` what
-    the latest survey wave with data changed since the wave before."""
+            report: Work | None, changes: WaveChanges | None = None,
+            wave: int | None = None) -> Reading:
+    """``d`` in reading order; ``table`` is the comparison of the shown facts (all waves, or
+    ``wave``'s, which must then be ``table.wave``), ``changes`` what the latest survey wave
+    with data (or ``wave``) changed since the wave before. With ``wave``, only that wave's
+    facts are shown, and a conflict only when two of its sides are among them (as in the
+    comparison's cells); the things the facts name and the data details stay whole."""
+    assert wave is None or table.wave == wave, "the summary must come from the same wave"
     row = next((r for r in table.rows if r.jurisdiction.iri == d.iri), None)
     summary = _summary(row, table, changes) if row is not None else []
 
@@ -166,6 +192,8 @@ def reading(d: Description, table: Comparison, citations: Citations,
         if not _is_fact(f):
             if f.fact.iri != d.iri:
                 related.append(f)
+            continue
+        if not _in_wave(f, wave):
             continue
         sections = f.provenance.sections
         key = sections[0].iri if sections else ""
@@ -181,6 +209,8 @@ def reading(d: Description, table: Comparison, citations: Citations,
         # with the facts it opposes; if they sit in several sections, the first numbered one
         # (a topic section rather than the executive summary)
         keys = {group_of[s.fact.iri] for s in c.sides if s.fact.iri in group_of}
+        if wave is not None and sum(s.fact.iri in group_of for s in c.sides) < 2:
+            continue  # its sides are not both this wave's answers
         key = min(keys, key=lambda k: order(groups[k])) if keys else ""
         if key not in groups:
             groups[key] = FactGroup(key, "Other facts")
@@ -196,4 +226,5 @@ def reading(d: Description, table: Comparison, citations: Citations,
     details = [pv for pv in d.properties if pv.property.iri not in _NOT_UP_FRONT]
     return Reading(summary, row, sorted(groups.values(), key=order), related,
                    PageCitation(report, used, d.iri), details,
-                   changes if changes is not None and changes.previous is not None else None)
+                   changes if changes is not None and changes.previous is not None else None,
+                   wave)

@@ -167,11 +167,19 @@ class LinkedData:
         # the SPARQL service are described nowhere else.
         return self.description()
 
-    def reading(self, description: Description) -> Reading:
-        """``description`` in reading order: summary (with what the latest wave changed),
-        facts by topic, citation."""
-        return reading(description, self.comparison(None), self.citations, self.report(),
-                       self.latest_changes())
+    def reading(self, description: Description, wave: int | None = None) -> Reading:
+        """``description`` in reading order: summary, facts by topic, citation.
+
+        Without ``wave`` every source, the summary marked with what the latest wave with data
+        changed; with it, that survey wave's answers only, marked with what it changed since
+        the wave before (the same cached comparison and changes as ``/compare?wave=N``).
+        """
+        if wave is None:
+            return reading(description, self.comparison(None), self.citations, self.report(),
+                           self.latest_changes())
+        table = self.comparison(wave)
+        return reading(description, table, self.citations, self.report(), table.changes,
+                       wave=wave)
 
     def dataset_work(self) -> Work | None:
         """The dataset as a citable work (its ``dct:bibliographicCitation``), if it has one."""

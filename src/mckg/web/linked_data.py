@@ -199,8 +199,12 @@ def concept(rest: str) -> Response:
 
 @bp.route("/doc/<path:rest>", methods=["GET", "HEAD"])
 def document(rest: str) -> Response:
-    """The document about a thing: a page, or its RDF.
+    """The document about a thing: a page, or its RDF. A country or region page takes
+    ``?wave=N`` (as ``/compare`` does): that survey wave's answers only, marked with what it
+    changed. The RDF document is always the whole description (the parameter is checked,
+    not applied): a wave is a filter for reading, the data says each fact's wave itself.
 
+    :raise 400: a bad ``wave``, or a wave on a page that is not a country's or region's.
     :raise 404: unknown IRI.  :raise 406: no acceptable format.
     """
     ld = linked()
@@ -212,12 +216,19 @@ def document(rest: str) -> Response:
         description = None
     if description is None:
         return _not_found(iri)
+    wave = _wave()
     media_type = _chosen(suffix)
     doc_path = ld.site.document_path(iri) or request.path
     if media_type == _HTML:
-        return _html("ld/resource.html", negotiated=suffix is None, d=description,
-                     r=ld.reading(description), cite=ld.citations.fact, doc_path=doc_path,
-                     formats=_formats(doc_path))
+        r = ld.reading(description, wave)
+        if wave is not None and r.row is None:
+            raise BadRequest("wave: only a country or region page can be shown for one "
+                             "survey wave")
+        table = ld.comparison(wave)
+        return _html("ld/resource.html", negotiated=suffix is None, d=description, r=r,
+                     cite=ld.citations.fact, doc_path=doc_path, formats=_formats(doc_path),
+                     waves=table.waves, chosen_wave=table.chosen_wave,
+                     wave_has_data=not table.empty)
     graph = document_graph(description, ld.site, doc_path)
     return _rdf_response(graph, media_type, negotiated=suffix is None)
 
@@ -320,6 +331,17 @@ class CompareView:
     countries: list[str]
     columns: list[str]
     map_column: str
+
+    def keep_wave(self, code: str, href: str | None) -> str | None:
+        """Where a link to the page of the row ``code`` goes (the grid's row heading, the
+        map): ``href`` as always for all sources; with a wave, the row's document for that
+        wave, so that following it does not silently drop back to all sources (the thing's
+        IRI would answer with a 303 that does not keep the query string)."""
+        if self.wave is None or href is None or not code:
+            return href
+        row = next((r for r in self.full.rows if r.code == code), None)
+        path = linked().site.document_path(row.jurisdiction.iri) if row is not None else None
+        return f"{path}?{urlencode({'wave': self.wave})}" if path else href
 
     @property
     def query(self) -> str:
