@@ -296,6 +296,21 @@ def test_a_change_of_the_store_gives_new_answers_and_new_tags(
     assert after.headers["ETag"] != old_tag
     assert after.headers["X-MCKG-Cache"] == "miss"
     assert after.json()["results"]["bindings"] == [{"o": {"type": "literal", "value": "new"}}]
+    # The published dumps follow too: written again for the new data, not served stale.
+    dump = _dump_text(live, "mckg.trig")  # every named graph
+    assert re.search(r'<http://example.org/changed>\s+<http://example.org/p>\s+"new"', dump)
+
+
+def _dump_text(live: str, stem: str) -> str:
+    """The text of the published dump ``stem`` (plain or gzipped, whichever is offered)."""
+    import gzip
+
+    for name in (stem, stem + ".gz"):
+        response = requests.get(live + "downloads/" + name, timeout=120)
+        if response.status_code == 200:
+            body = response.content
+            return (gzip.decompress(body) if name.endswith(".gz") else body).decode("utf-8")
+    raise AssertionError(f"no dump {stem} at {live}downloads/")
 
 
 def test_when_the_holder_dies_new_workers_read_from_disk(tmp_path: Path) -> None:

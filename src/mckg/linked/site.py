@@ -12,6 +12,7 @@ restart with unchanged data reuses them and changed data never serves stale file
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -53,19 +54,30 @@ log = logging.getLogger("mckg.linked")
 DUMP_TIMEOUT = 600.0
 
 
-def dumps_folder(settings: Settings) -> Path:
+def explicit_dumps_folder(settings: Settings) -> Path | None:
+    """The dumps folder the operator chose (``settings.extra["dumps_dir"]`` or
+    ``$MCKG_DUMPS_DIR``), if any."""
+    explicit = settings.extra.get("dumps_dir") or os.environ.get("MCKG_DUMPS_DIR")
+    return Path(explicit) if explicit else None
+
+
+def dumps_folder(settings: Settings, version: str | None = None) -> Path:
     """Where the dumps of ``settings``' graph are kept.
 
-    ``settings.extra["dumps_dir"]`` or ``$MCKG_DUMPS_DIR`` if set; else a folder under
+    The operator's folder (:func:`explicit_dumps_folder`) if set; else a folder under
     ``$XDG_DATA_HOME/mckg/dumps`` (beside ``mckg serve``'s default store) named after the
-    provisioning fingerprint.
+    provisioning fingerprint and the served data's ``version``: a load, an ingested wave or
+    a curated write moves the version on, so the dumps are written again for the new data
+    instead of a stale set being served.
     """
-    explicit = settings.extra.get("dumps_dir") or os.environ.get("MCKG_DUMPS_DIR")
-    if explicit:
-        return Path(explicit)
-
+    explicit = explicit_dumps_folder(settings)
+    if explicit is not None:
+        return explicit
     data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "mckg" / "dumps" / fingerprint(settings)[:16]
+    name = fingerprint(settings)[:16]
+    if version is not None:
+        name = f"{name}-{hashlib.blake2b(version.encode(), digest_size=6).hexdigest()}"
+    return Path(data_home) / "mckg" / "dumps" / name
 
 
 class LinkedData:
@@ -80,7 +92,8 @@ class LinkedData:
         self._counts = counts
         self._triples = triples
         self.store = store
-        self.dumps_dir = dumps_dir or dumps_folder(settings)
+        self._fixed_dumps = dumps_dir is not None or explicit_dumps_folder(settings) is not None
+        self.dumps_dir = dumps_dir or dumps_folder(settings, self._data_version())
         self._dumps: list[Dump] | None = None
         self._dump_error: BaseException | None = None
         self._dump_thread: threading.Thread | None = None
@@ -126,7 +139,19 @@ class LinkedData:
                 if version != self._version:
                     self._read_anew()
                     self._version = version
+                    if not self._fixed_dumps:
+                        self._new_dumps(dumps_folder(self.settings, version))
         return self
+
+    def _new_dumps(self, folder: Path) -> None:
+        """Serve the dumps of the data now served: from ``folder``, written in the background
+        (a download already started finishes from the old folder, which is left in place)."""
+        with self._dump_lock:
+            self.dumps_dir = folder
+            self._dumps = None
+            self._dump_error = None
+            self._dump_thread = None
+        self.start_dumps()
 
     @classmethod
     def for_service(cls, service: QueryService, settings: Settings,
