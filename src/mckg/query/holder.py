@@ -67,6 +67,8 @@ class HolderInfo:
     quads: int
     seconds: float
     rss: int | None
+    #: Whether the copy answers from the union of its named graphs (no default-graph copies).
+    union: bool = False
 
 
 def estimated_bytes(quads: int) -> int:
@@ -88,12 +90,9 @@ def _rss() -> int | None:
 def _load(spec: StoreSpec) -> MemoryStore:
     """The in-memory copy of the store ``spec`` names (a memory dump is read as it is)."""
     source = open_spec(spec)
-    if isinstance(source, MemoryStore):
-        source.read_only = False  # the holder writes to its copy when told to (apply)
-        return source
     try:
         assert isinstance(source, OxigraphEngine), f"{spec.kind} stores cannot be copied to memory"
-        return MemoryStore.copy_of(source)
+        return MemoryStore.copy_of(source)  # a memory store's dump too: without its copies
     finally:
         source.close()
 
@@ -112,7 +111,8 @@ def _holder_main(spec: StoreSpec, config: WorkerConfig, conn: Connection) -> Non
     except BaseException as exc:  # report any start-up failure to the parent
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", HolderInfo(quads, time.perf_counter() - started, _rss())))
+    conn.send(("ready", HolderInfo(quads, time.perf_counter() - started, _rss(),
+                                   store.union_default)))
     exits: OrderedDict[int, int] = OrderedDict()
     parent = os.getppid()
     while True:  # bounded by the parent: its end of the connection closing ends the loop

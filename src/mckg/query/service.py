@@ -455,8 +455,10 @@ def _loaded(holder: StoreHolder, quads: int, needed: int) -> None:
     """Start ``holder`` and log what it holds. :raise PoolError: it failed."""
     info = holder.start(timeout=LOAD_TIMEOUT)
     log.info("in-memory copy of the store loaded: %d quads in %.1f s, %s resident "
-             "(estimated %s)", info.quads, info.seconds,
-             size_text(info.rss) if info.rss else "?", size_text(needed))
+             "(estimated %s); %s", info.quads, info.seconds,
+             size_text(info.rss) if info.rss else "?", size_text(needed),
+             "the default graph is the union of the named graphs (no triple is in two)"
+             if info.union else "the merged default graph is kept (a triple is in two graphs)")
 
 
 def _audited(store: Store, settings: Settings) -> int:

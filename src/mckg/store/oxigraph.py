@@ -267,6 +267,11 @@ class OxigraphEngine(Store):
     """Querying and filling a pyoxigraph ``Store`` (in memory or on disk; see subclasses)."""
 
     _store: ox.Store | None
+    #: Queries without a dataset read the union of the named graphs instead of the merge
+    #: materialized in the default graph: only for a store that holds no default-graph copies
+    #: and no triple in two named graphs (then union and merge are the same set), which is
+    #: what the in-memory serving copy keeps when it can (:meth:`MemoryStore.copy_of`).
+    union_default: bool = False
 
     @property
     def native(self) -> ox.Store:
@@ -306,6 +311,8 @@ class OxigraphEngine(Store):
             elif chosen is not None:
                 kwargs["default_graph"] = [ox.NamedNode(g) for g in chosen.default_graphs]
                 kwargs["named_graphs"] = [ox.NamedNode(g) for g in chosen.named_graphs]
+            elif self.union_default:
+                kwargs["use_default_graph_as_union"] = True
             answer = store.query(text, **kwargs)
         except SyntaxError as exc:
             raise _syntax_error(exc) from None
