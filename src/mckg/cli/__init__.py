@@ -186,11 +186,20 @@ build_cmd.name = "build"
               help="Write the published dumps (Turtle, N-Triples, JSON-LD, TriG; gzip where "
               "large) and their DCAT + VoID description (dataset.ttl) into this folder, as "
               "mckg serve publishes them.")
+@click.option("--table", "table", type=click.Choice(["csv", "xlsx"]), default=None,
+              help="Instead of RDF: the facts as a table, one row per fact (jurisdiction, "
+              "dimension, value, unit, statement, source, section, footnote URL, wave, IRI), "
+              "as /downloads/facts.csv and facts.xlsx give it.")
+@click.option("--filter", "filters", multiple=True, metavar="NAME=VALUE",
+              help="With --table: keep the facts matching (country=ES, topic=…, source=…, "
+              "wave=1, dimension=…; repeatable, as /api/facts takes them).")
 @click.option("--store", "store_option", default=None, help=STORE_HELP)
 @click.pass_obj
 def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
-           output: Path | None, dumps_dir: Path | None, store_option: str | None) -> None:
-    """Serialize the graph as Turtle, JSON-LD, N-Triples, TriG, N-Quads or RDF/XML.
+           output: Path | None, dumps_dir: Path | None, table: str | None,
+           filters: tuple[str, ...], store_option: str | None) -> None:
+    """Serialize the graph as Turtle, JSON-LD, N-Triples, TriG, N-Quads or RDF/XML (or the
+    facts as a CSV or XLSX table with --table).
 
     What the store holds is exported (``user`` covers every graph that is no layer's,
     including what mckg load added), read by the store's own engine.
@@ -198,11 +207,27 @@ def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
     from ..dataset.export import export_store
     from ..store import StoreError
 
+    if filters and table is None:
+        fail("--filter selects rows of --table; add --table csv or --table xlsx")
+    chosen: dict[str, str] = {}
+    for item in filters:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            fail(f"--filter {item!r}: expected NAME=VALUE, e.g. country=ES")
+        chosen[name.strip()] = value.strip()
     url = state.store_url(store_option)
     with state.store(url, reasoning=True) as store:
         try:
             if dumps_dir is not None:
                 write_published_dumps(state.settings, store, dumps_dir)
+                return
+            if table is not None:
+                data = fact_table(state.settings, store, table, chosen)
+                if output:
+                    output.write_bytes(data)
+                    click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
+                else:
+                    sys.stdout.buffer.write(data)
                 return
             data = export_store(store, rdf_format(fmt_name), base=state.settings.base,
                                 inferred=inferred, layers=list(layers) or None)
@@ -213,6 +238,22 @@ def export(state: State, fmt_name: str, inferred: bool, layers: tuple[str, ...],
         click.echo(f"wrote {output} ({len(data):,} bytes)", err=True)
     else:
         sys.stdout.buffer.write(data)
+
+
+def fact_table(settings: Settings, store: Store, kind: str, filters: dict[str, str]) -> bytes:
+    """The facts as CSV or XLSX bytes, read as the pages read them (one table, one reader)."""
+    from ..linked import facts
+    from ..linked.index import GraphIndex
+    from ..linked.runner import ServiceRunner
+    from ..query.service import QueryService
+
+    table = facts.FactTable(GraphIndex(ServiceRunner(QueryService.inline(settings, store),
+                                                     settings.base)))
+    try:
+        rows = table.select(filters) if filters else table.rows()
+    except facts.UnknownFilter as exc:
+        fail(f"--filter {exc}")
+    return facts.to_csv(rows).encode("utf-8") if kind == "csv" else facts.to_xlsx(rows)
 
 
 def write_published_dumps(settings: Settings, store: Store, folder: Path) -> None:
