@@ -373,3 +373,13 @@ def test_when_the_holder_dies_new_workers_read_from_disk(tmp_path: Path) -> None
             assert worker.process.__class__.__name__ != "ForkedProcess"
     finally:
         svc.close()
+
+
+def test_forks_retire_for_memory_only_when_full_copies_would_not_fit_the_budget() -> None:
+    from mckg.query.holder import SHARE_FLOOR, share_limit
+
+    mib = 2**20
+    assert share_limit(400 * mib, 6 * 1024 * mib, 3) == 0  # 4 full copies fit: never
+    assert share_limit(400 * mib, 0, 3) == 0  # no budget set: never
+    assert share_limit(470 * mib, 1000 * mib, 3) == (530 * mib) // 3  # 530 MiB left, 3 forks
+    assert share_limit(900 * mib, 1000 * mib, 3) == SHARE_FLOOR  # at least the floor each

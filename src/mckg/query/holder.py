@@ -55,9 +55,9 @@ BYTES_PER_QUAD = 320
 LOAD_AT_START = 250_000
 #: Seconds the copy may take to load before the server gives up and stays on disk.
 LOAD_TIMEOUT = 900.0
-#: Private memory a fork may always reach before it retires (a small copy's forks are not
-#: recycled for the ordinary growth of a Python process).
-SHARE_FLOOR = 64 * 2**20
+#: Private memory a fork may always reach before it retires for memory (a Python process
+#: forked from the holder makes tens of MiB its own in its first queries).
+SHARE_FLOOR = 128 * 2**20
 #: Exit codes of reaped workers the holder remembers.
 EXITS_KEPT = 1024
 #: Seconds between the holder's checks for ended workers when nothing is asked of it.
@@ -111,7 +111,22 @@ def _trim() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def _holder_main(spec: StoreSpec, config: WorkerConfig, conn: Connection) -> None:
+def share_limit(rss: int, budget: int, workers: int) -> int:
+    """Private memory a fork may reach before it retires (``WorkerConfig.max_private``).
+
+    Reading Oxigraph's store writes to the pages read (reference counts), so each fork slowly
+    makes the copy its own. While the copy and a full copy per fork fit ``memory_budget``
+    there is nothing to bound (0: never retire for it; a fresh fork's first queries are the
+    slower ones). Otherwise the budget left beside the copy is shared out among the forks
+    (at least :data:`SHARE_FLOOR` each).
+    """
+    if budget <= 0 or rss <= 0 or (workers + 1) * rss <= budget:
+        return 0
+    return max(SHARE_FLOOR, (budget - rss) // max(1, workers))
+
+
+def _holder_main(spec: StoreSpec, config: WorkerConfig, conn: Connection, budget: int = 0,
+                 workers: int = 1) -> None:
     """The holder: load the copy, say so, then fork workers and answer questions about them."""
     # Ctrl-C in a terminal reaches the whole process group: the serving process stops the
     # holder and its workers itself (closing their connections), without tracebacks.
@@ -126,9 +141,7 @@ def _holder_main(spec: StoreSpec, config: WorkerConfig, conn: Connection) -> Non
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     rss = _rss()
-    # Forks retire once a quarter of the copy has become their own (workers.WorkerConfig
-    # .max_private): bounded memory for a few milliseconds of forking now and then.
-    config = replace(config, max_private=max(SHARE_FLOOR, (rss or 0) // 4))
+    config = replace(config, max_private=share_limit(rss or 0, budget, workers))
     conn.send(("ready", HolderInfo(quads, time.perf_counter() - started, rss,
                                    store.union_default)))
     exits: OrderedDict[int, int] = OrderedDict()
@@ -266,10 +279,13 @@ class StoreHolder:
     """
 
     def __init__(self, spec: StoreSpec, config: WorkerConfig, *,
-                 fallback: Launcher | None = None) -> None:
+                 fallback: Launcher | None = None, budget: int = 0, workers: int = 1) -> None:
         self.spec = spec
         self.config = config
         self.fallback = fallback
+        #: ``memory_budget`` and how many forks share it (see :func:`share_limit`).
+        self.budget = budget
+        self.workers = workers
         self.info: HolderInfo | None = None
         self._lost = False
         self._lock = threading.Lock()
@@ -283,7 +299,8 @@ class StoreHolder:
         """
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
-        process = context.Process(target=_holder_main, args=(self.spec, self.config, child),
+        process = context.Process(target=_holder_main,
+                                  args=(self.spec, self.config, child, self.budget, self.workers),
                                   daemon=True, name="mckg-store-holder")
         process.start()
         child.close()

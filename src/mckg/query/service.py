@@ -411,7 +411,9 @@ def _start_pool(settings: Settings, store: Store, config: WorkerConfig) -> Worke
     spec = store.worker_spec()
     quads = store.triple_count() + sum(store.counts().values())
     needed = estimated_bytes(quads)
-    holder = StoreHolder(spec, config, fallback=SpawnLauncher(spec))
+    holder = StoreHolder(spec, config, fallback=SpawnLauncher(spec),
+                         budget=settings.memory_budget,
+                         workers=settings.query_workers + settings.reserved_workers)
 
     def pool_with(launcher: Launcher) -> WorkerPool:
         return WorkerPool(launcher, config, size=settings.query_workers,

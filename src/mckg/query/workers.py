@@ -191,7 +191,9 @@ class WorkerConfig:
     #: For workers forked from the in-memory copy: reading Oxigraph's store writes to the
     #: pages it reads (reference counts), so a fork's copy-on-write sharing wears away — a
     #: fork had 260 of the copy's 355 MiB to itself after one pass of the research mix at
-    #: 1M triples. A fresh fork shares everything again and costs milliseconds.
+    #: 1M triples. A fresh fork shares everything again and costs milliseconds (and its first
+    #: queries are slower). Set by :func:`mckg.query.holder.share_limit` from
+    #: ``memory_budget``.
     max_private: int = 0
 
 
