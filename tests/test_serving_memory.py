@@ -65,6 +65,20 @@ def _unordered(term: dict[str, str]) -> dict[str, str]:
     return term
 
 
+def _count(svc: QueryService, text: str, info: Any, *, within: float) -> int:
+    """The single count ``text`` answers, retried (bounded by ``within`` seconds) while the
+    pool's workers are being replaced."""
+    deadline = time.monotonic() + within
+    while True:  # bounded by the deadline
+        try:
+            body = svc.run(text, info, JSON, limit=10).body
+            return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def _answers(svc: QueryService, *, edge_cases: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path in CQS:
@@ -139,16 +153,8 @@ def test_a_write_that_puts_a_triple_in_two_graphs_keeps_counts_exact(tmp_path: P
         count = "SELECT (COUNT(*) AS ?n) WHERE { <http://example.org/a> ?p ?o }"
         info = svc.check(count)
 
-        def n() -> int:
-            deadline = time.monotonic() + 30
-            while True:  # bounded: workers are being replaced after the write
-                try:
-                    body = svc.run(count, info, JSON, limit=10).body
-                    return int(json.loads(body)["results"]["bindings"][0]["n"]["value"])
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
+        def n() -> int:  # workers are being replaced after the write
+            return _count(svc, count, info, within=30)
 
         triple = b'<http://example.org/a> <http://example.org/p> "x" '
         svc.load_nquads(triple + b"<http://example.org/g1> .\n")
@@ -172,16 +178,8 @@ def test_a_query_past_the_time_limit_kills_its_fork_and_a_new_fork_answers(
             svc.run(slow, info, JSON)
         assert time.monotonic() - started < 10
         info = svc.check(COUNT)
-        deadline = time.monotonic() + 20
-        while True:  # bounded: the replacement is a fork, it is ready within a second
-            try:
-                body = svc.run(COUNT, info, JSON, limit=10).body
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        assert int(json.loads(body)["results"]["bindings"][0]["n"]["value"]) > 10_000
+        # The replacement is a fork, ready within a second.
+        assert _count(svc, COUNT, info, within=20) > 10_000
         assert pool.restarts >= 1  # type: ignore[union-attr]
     finally:
         svc.close()
@@ -359,16 +357,8 @@ def test_when_the_holder_dies_new_workers_read_from_disk(tmp_path: Path) -> None
         assert holder.serving == "disk"
         pool.refresh()  # type: ignore[union-attr]  # every worker replaced: by spawned ones
         info = svc.check(COUNT)
-        deadline = time.monotonic() + 60
-        while True:  # bounded: spawned workers open the store within seconds
-            try:
-                body = svc.run(COUNT, info, JSON, limit=10).body
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-        assert int(json.loads(body)["results"]["bindings"][0]["n"]["value"]) > 10_000
+        # Spawned workers open the store within seconds.
+        assert _count(svc, COUNT, info, within=60) > 10_000
         for worker in list(pool._all):  # type: ignore[union-attr]
             assert worker.process.__class__.__name__ != "ForkedProcess"
     finally:
